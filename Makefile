@@ -1,0 +1,31 @@
+# usersync: see README.md. `make run` and `make test` are the two commands
+# a newcomer needs.
+GO       ?= go
+BIN      ?= bin/usersync
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+USERS    ?= users.example.json
+
+.PHONY: build run test vet fmt clean
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/usersync
+
+# Runs `usersync up` on the embedded SQLite default (barycenter.db here)
+# with the example users file.
+run: build
+	./$(BIN) up --users-file $(USERS)
+
+vet:
+	$(GO) vet ./...
+
+# PostgreSQL tests use TEST_DATABASE_URL (default: postgres://postgres@127.0.0.1:5432/postgres);
+# they skip when no server answers, except under CI=true.
+test: vet
+	$(GO) test -race -count=1 ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin barycenter.db

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/barycenter/usersync/internal/userfile"
+)
+
+// version is stamped in at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // database unreachable, migration failure, …
+	exitInvalid = 2 // usage error, invalid or unreadable users file
+)
+
+// env is what a command may touch of the outside world.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool) // os.LookupEnv
+	logFormat      string                      // set once a command has read its flags
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"up", "apply pending migrations, then sync the users file", cmdUp},
+		{"migrate", "schema only: up, down, status, redo, version", cmdMigrate},
+		{"sync", "sync the users file; refuses while migrations are pending", cmdSync},
+		{"validate", "check a users file without a database", cmdValidate},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
+// run is main without os.Exit: it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runEnv(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, lookup: os.LookupEnv})
+}
+
+func runEnv(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitInvalid
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(e.stdout)
+		return exitOK
+	case "-version", "--version":
+		args = []string{"version"}
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return report(e, c.run(ctx, e, args[1:]))
+		}
+	}
+	fmt.Fprintf(e.stderr, "usersync: unknown command %q\n\n", args[0])
+	usage(e.stderr)
+	return exitInvalid
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usersync applies the identity provider's schema and syncs a users file into it.")
+	fmt.Fprintln(w, "\nUsage:\n  usersync <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'usersync <command> -h' for a command's flags.")
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// fileError is a users file that is missing or unreadable: exit status 2.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// errHelp is returned after a command printed its help on request.
+var errHelp = errors.New("help requested")
+
+// exitCode maps an error to the exit status.
+func exitCode(err error) int {
+	var ue *usageError
+	var fe *fileError
+	var ve *userfile.ValidationError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &ve):
+		return exitInvalid
+	}
+	return exitFailure
+}
+
+// report prints err once, on stderr, and returns the exit status.
+func report(e *env, err error) int {
+	code := exitCode(err)
+	if err == nil || errors.Is(err, errHelp) {
+		return code
+	}
+	if errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted, nothing was written by the unfinished step: %w", err)
+	}
+	format := e.logFormat
+	if format == "" {
+		format, _ = e.lookup("LOG_FORMAT")
+	}
+	if format == "json" {
+		logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+		attrs := []any{"error", err.Error(), "exit", code}
+		var ve *userfile.ValidationError
+		if errors.As(err, &ve) {
+			problems := make([]string, len(ve.Problems))
+			for i, p := range ve.Problems {
+				problems[i] = p.String()
+			}
+			attrs = []any{"error", "invalid users file", "problems", problems, "exit", code}
+		}
+		logger.Error("usersync failed", attrs...)
+		return code
+	}
+	fmt.Fprintf(e.stderr, "usersync: %s\n", strings.TrimSpace(err.Error()))
+	return code
+}

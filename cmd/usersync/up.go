@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/barycenter/usersync/internal/database"
+	"github.com/barycenter/usersync/internal/reconcile"
+	"github.com/barycenter/usersync/internal/userfile"
+	"github.com/barycenter/usersync/seeds"
+)
+
+const upExamples = `  usersync up
+  usersync up --database-url postgres://app@db:5432/barycenter --users-file /secrets/users.json
+  DATABASE_URL=sqlite:///var/lib/barycenter/db.sqlite usersync up --log-format json
+`
+
+// cmdUp is the init container's entrypoint: migrate, then sync.
+func cmdUp(ctx context.Context, e *env, args []string) error {
+	f := newFlagSet(e, "up", "up [flags]", upExamples)
+	f.database()
+	f.usersFile()
+	f.hashing()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(f, pos); err != nil {
+		return err
+	}
+	logger := f.c.logger(e.stderr)
+	opts, err := f.c.syncOptions(logger)
+	if err != nil {
+		return err
+	}
+	file, err := readUsers(f.c, e)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, f.c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := migrate(ctx, db, logger); err != nil {
+		return err
+	}
+	return syncUsers(ctx, db, file, opts, logger)
+}
+
+// migrate applies pending migrations and logs each one.
+func migrate(ctx context.Context, db *database.DB, logger *slog.Logger) error {
+	res, v, err := db.Migrate(ctx)
+	for _, r := range res {
+		logger.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	if err != nil {
+		return err
+	}
+	logger.Info("schema up to date", "version", v, "backend", db.Config.Backend)
+	return nil
+}
+
+func syncUsers(ctx context.Context, db *database.DB, file *userfile.File, opts reconcile.Options, logger *slog.Logger) error {
+	plan, err := seeds.Run(ctx, db, file, opts)
+	if err != nil {
+		return err
+	}
+	reconcile.Log(logger, plan)
+	return nil
+}

@@ -1,0 +1,77 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/barycenter/usersync/internal/userfile"
+	"github.com/barycenter/usersync/models"
+)
+
+// chunkSize bounds the values bound in one statement. With nine columns a
+// users insert of 1,000 rows binds 9,000 parameters: under SQLite's 32,766
+// and PostgreSQL's 65,535.
+const chunkSize = 1000
+
+// Current is what the database holds for the usernames of a file.
+type Current struct {
+	// Users maps a username to its row.
+	Users map[string]*models.User
+	// Properties maps a subject to its properties by key, for the users
+	// whose file entry has properties.
+	Properties map[string]map[string]models.Property
+}
+
+// Load reads the rows for the file's usernames, in chunks, through conn
+// (a *sql.Tx or any bun.IConn), and the properties of those users who have
+// properties in the file.
+func Load(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File) (*Current, error) {
+	cur := &Current{Users: make(map[string]*models.User, len(f.Users)), Properties: map[string]map[string]models.Property{}}
+	names := make([]string, 0, len(f.Users))
+	for i := range f.Users {
+		names = append(names, f.Users[i].Username)
+	}
+	for chunk := range chunks(names, chunkSize) {
+		var rows []models.User
+		if err := db.NewSelect().Conn(conn).Model(&rows).Where("username IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("read users: %w", err)
+		}
+		for i := range rows {
+			cur.Users[rows[i].Username] = &rows[i]
+		}
+	}
+	var owners []string
+	for i := range f.Users {
+		if u := cur.Users[f.Users[i].Username]; u != nil && len(f.Users[i].Properties) > 0 {
+			owners = append(owners, u.Subject)
+		}
+	}
+	for chunk := range chunks(owners, chunkSize) {
+		var rows []models.Property
+		if err := db.NewSelect().Conn(conn).Model(&rows).Where("owner IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("read properties: %w", err)
+		}
+		for _, p := range rows {
+			if cur.Properties[p.Owner] == nil {
+				cur.Properties[p.Owner] = map[string]models.Property{}
+			}
+			cur.Properties[p.Owner][p.Key] = p
+		}
+	}
+	return cur, nil
+}
+
+// chunks yields consecutive pieces of s of at most n elements.
+func chunks[T any](s []T, n int) func(func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}

@@ -1,0 +1,130 @@
+// Package reconcile brings the users table in line with a users file, in
+// four steps that other features build on:
+//
+//  1. the file is validated (package userfile) before anything else;
+//  2. Load reads the current rows for the file's usernames;
+//  3. Diff compares each user field by field and decides create, update
+//     (with the changed field names) or unchanged, verifying passwords
+//     against the stored hashes;
+//  4. Apply hashes what must be hashed and writes the diff, inside the
+//     caller's transaction.
+//
+// Users not in the file, and property keys not in the file, are never read
+// for writing and never touched.
+package reconcile
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/barycenter/usersync/internal/password"
+	"github.com/barycenter/usersync/internal/userfile"
+	"github.com/barycenter/usersync/models"
+)
+
+// Options tune a sync. The zero value is usable: default Argon2
+// parameters, one hash worker per available CPU, no logging.
+type Options struct {
+	// Params are the Argon2id parameters for new hashes; a stored hash that
+	// is weaker is replaced once its password is verified.
+	Params password.Params
+	// Workers bounds concurrent Argon2 computations; 0 means GOMAXPROCS.
+	Workers int
+	// Logger receives one record per created or updated user; nil: none.
+	Logger *slog.Logger
+	// Now is the clock for created_at and updated_at; nil: time.Now.
+	Now func() time.Time
+	// NewSubject makes the subject of a created user; nil: a random UUID.
+	NewSubject func() string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Params == (password.Params{}) {
+		o.Params = password.DefaultParams
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewSubject == nil {
+		o.NewSubject = newSubject
+	}
+	return o
+}
+
+// Action is what a sync does to one user.
+type Action string
+
+// The actions of a diff.
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Unchanged Action = "unchanged"
+)
+
+// Field names reported in a Change.
+const (
+	FieldPassword      = "password"
+	FieldEmail         = "email"
+	FieldEnabled       = "enabled"
+	FieldEmailVerified = "email_verified"
+	FieldRequires2FA   = "requires_2fa"
+	// FieldPropertyPrefix precedes a property key: "properties.theme".
+	FieldPropertyPrefix = "properties."
+)
+
+// Change is the diff of one user.
+type Change struct {
+	User   *userfile.User
+	Action Action
+	// Fields names what differs, in a fixed order: password, email,
+	// enabled, email_verified, requires_2fa, then properties.<key> sorted.
+	Fields []string
+	// Rehash is set when the password is unchanged but its stored hash is
+	// weaker than the configured parameters (or not Argon2id) and is
+	// replaced.
+	Rehash bool
+
+	// Row is the users row to write: the stored row with the file's values
+	// applied, or a new row for Create. Its PasswordHash is filled in by
+	// Apply when NeedHash is set.
+	Row models.User
+	// Columns are the users columns an Update writes.
+	Columns []string
+	// NeedHash is set when Apply must hash the user's password.
+	NeedHash bool
+	// Properties are the rows to insert or overwrite.
+	Properties []models.Property
+}
+
+// Plan is the diff of a whole file, in file order.
+type Plan struct {
+	Changes []Change
+}
+
+// Counts returns how many users are created, updated and unchanged.
+func (p *Plan) Counts() (created, updated, unchanged int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			created++
+		case Update:
+			updated++
+		default:
+			unchanged++
+		}
+	}
+	return
+}
+
+// HasChanges reports whether applying the plan writes anything.
+func (p *Plan) HasChanges() bool {
+	c, u, _ := p.Counts()
+	return c+u > 0
+}

@@ -1,0 +1,542 @@
+package userfile
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Field names of a user object.
+const (
+	fUsername      = "username"
+	fPassword      = "password"
+	fEmail         = "email"
+	fEnabled       = "enabled"
+	fEmailVerified = "email_verified"
+	fRequires2FA   = "requires_2fa"
+	fProperties    = "properties"
+)
+
+var knownFields = []string{fUsername, fPassword, fEmail, fEnabled, fEmailVerified, fRequires2FA, fProperties}
+
+// Parse reads a users file from r as a stream, validates all of it and
+// returns it. A file with defects yields a *ValidationError listing every
+// problem found; an I/O failure is returned wrapped.
+func Parse(r io.Reader, lim Limits) (*File, error) {
+	p := &parser{lim: lim.withDefaults(), seen: map[string]int{}, folded: map[string]int{}}
+	p.in = &lineReader{r: r, max: p.lim.MaxFileSize}
+	br := bufio.NewReader(p.in)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\uFEFF")) {
+		_, _ = br.Discard(3) // a UTF-8 byte order mark, as some editors write
+		p.bom = 3
+	}
+	p.dec = json.NewDecoder(br)
+	p.dec.UseNumber()
+	if err := p.top(); err != nil {
+		return nil, err
+	}
+	if len(p.problems) > 0 {
+		return nil, &ValidationError{Problems: p.problems}
+	}
+	return &File{Users: p.users}, nil
+}
+
+type parser struct {
+	lim      Limits
+	in       *lineReader
+	dec      *json.Decoder
+	bom      int64
+	problems []Problem
+	users    []User
+	seen     map[string]int // username -> index
+	folded   map[string]int // case-folded NFC username -> index
+}
+
+func (p *parser) add(pr Problem) { p.problems = append(p.problems, pr) }
+
+// top decodes the top level. It returns only I/O errors; defects become
+// problems.
+func (p *parser) top() error {
+	tok, err := p.dec.Token()
+	if err != nil {
+		if err == io.EOF {
+			p.add(Problem{Message: `file is empty: want a JSON array of users or {"users": [...]}`})
+			return nil
+		}
+		return p.syntax(err)
+	}
+	switch tok {
+	case json.Delim('['):
+		if err := p.array(); err != nil {
+			return p.syntax(err)
+		}
+	case json.Delim('{'):
+		found := false
+		for p.dec.More() {
+			key, err := p.dec.Token()
+			if err != nil {
+				return p.syntax(err)
+			}
+			if key == "users" {
+				found = true
+				if tok, err := p.dec.Token(); err != nil {
+					return p.syntax(err)
+				} else if tok != json.Delim('[') {
+					p.add(Problem{Path: "users", Message: "must be an array of user objects"})
+					return nil
+				}
+				if err := p.array(); err != nil {
+					return p.syntax(err)
+				}
+				continue
+			}
+			p.add(Problem{Message: fmt.Sprintf("unknown top-level field %s: want only \"users\"", quoteKey(key.(string)))})
+			var skip json.RawMessage
+			if err := p.dec.Decode(&skip); err != nil {
+				return p.syntax(err)
+			}
+		}
+		if _, err := p.dec.Token(); err != nil {
+			return p.syntax(err)
+		}
+		if !found {
+			p.add(Problem{Message: `object has no "users" array`})
+		}
+	default:
+		p.add(Problem{Message: `top level must be a JSON array of users or an object {"users": [...]}`})
+		return nil
+	}
+	if _, err := p.dec.Token(); err != io.EOF {
+		if err != nil {
+			return p.syntax(err)
+		}
+		p.add(p.at(p.dec.InputOffset(), Problem{Message: "unexpected data after the users list"}))
+	}
+	return nil
+}
+
+// array decodes user objects up to and including the closing bracket.
+func (p *parser) array() error {
+	for i := 0; p.dec.More(); i++ {
+		var raw json.RawMessage
+		if err := p.dec.Decode(&raw); err != nil {
+			return err
+		}
+		start := p.dec.InputOffset() - int64(len(raw))
+		line, _ := p.in.position(start + p.bom)
+		p.user(i, line, raw)
+	}
+	_, err := p.dec.Token() // ']'
+	return err
+}
+
+// syntax turns a decoding error into a problem with line and column, or
+// returns it when it is an I/O error.
+func (p *parser) syntax(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, errTooLarge):
+		p.add(Problem{Message: fmt.Sprintf("file is larger than the limit of %d bytes", p.lim.MaxFileSize)})
+	case errors.As(err, &se):
+		p.add(p.at(se.Offset, Problem{Message: "invalid JSON: " + scrubSyntax(se.Error())}))
+	case errors.As(err, &te):
+		p.add(p.at(te.Offset, Problem{Message: "invalid JSON: unexpected " + te.Value}))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		p.add(p.at(p.dec.InputOffset(), Problem{Message: "invalid JSON: the file ends before the users list is closed"}))
+	default:
+		return fmt.Errorf("read users file: %w", err)
+	}
+	return nil
+}
+
+// quotedChar matches the one input character encoding/json quotes in its
+// syntax errors; it is dropped so that no byte of the file reaches a message.
+var quotedChar = regexp.MustCompile(`character '.*?' `)
+
+func scrubSyntax(msg string) string {
+	return quotedChar.ReplaceAllString(msg, "character ")
+}
+
+// at fills in the line and column of a decoder offset.
+func (p *parser) at(off int64, pr Problem) Problem {
+	pr.Line, pr.Column = p.in.position(off + p.bom)
+	return pr
+}
+
+// user decodes and validates one element of the users array.
+func (p *parser) user(i, line int, raw json.RawMessage) {
+	path := fmt.Sprintf("users[%d]", i)
+	u := User{Index: i, Line: line}
+	var probs []Problem
+	bad := func(field, format string, a ...any) {
+		fp := path
+		if field != "" {
+			fp += "." + field
+		}
+		probs = append(probs, Problem{Path: fp, Line: line, Message: fmt.Sprintf(format, a...)})
+	}
+	defer func() {
+		for _, pr := range probs {
+			if pr.Username == "" && u.Username != "" {
+				pr.Username = u.Username
+			}
+			p.add(pr)
+		}
+		if len(probs) == 0 {
+			p.users = append(p.users, u)
+		}
+	}()
+	if !utf8.Valid(raw) {
+		bad("", "contains bytes that are not valid UTF-8")
+		return
+	}
+	if kind(raw) != '{' {
+		bad("", "must be a JSON object")
+		return
+	}
+	fields, dups, err := members(raw)
+	if err != nil { // cannot happen: raw was decoded once already
+		bad("", "invalid JSON object")
+		return
+	}
+	for _, k := range dups {
+		bad("", "field %s appears more than once", quoteKey(k))
+	}
+	var unknown []string
+	for k := range fields {
+		if !contains(knownFields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		msg := "unknown field " + quoteKey(k)
+		if s := suggest(k, knownFields); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		bad("", "%s", msg)
+	}
+
+	// username
+	if v, ok := fields[fUsername]; !ok {
+		bad(fUsername, "is required")
+	} else if s, ok := str(v); !ok {
+		bad(fUsername, "must be a string")
+	} else if msg := p.checkUsername(s); msg != "" {
+		bad(fUsername, "%s", msg)
+	} else {
+		u.Username = s
+		if j, dup := p.seen[s]; dup {
+			bad(fUsername, "duplicate username: also at users[%d]", j)
+		} else if j, dup := p.folded[foldName(s)]; dup {
+			bad(fUsername, "differs from users[%d] only in letter case or Unicode normalisation", j)
+		} else {
+			p.seen[s] = i
+			p.folded[foldName(s)] = i
+		}
+	}
+
+	// password
+	if v, ok := fields[fPassword]; !ok {
+		bad(fPassword, "is required")
+	} else if s, ok := str(v); !ok {
+		bad(fPassword, "must be a string")
+	} else if s == "" {
+		bad(fPassword, "must not be empty")
+	} else if len(s) > p.lim.MaxPasswordLen {
+		bad(fPassword, "is longer than %d bytes", p.lim.MaxPasswordLen)
+	} else if strings.ContainsRune(s, 0) {
+		bad(fPassword, "contains a NUL character")
+	} else {
+		u.Password = s
+	}
+
+	// email
+	if v, ok := fields[fEmail]; ok {
+		u.Email.Set = true
+		if kind(v) == 'n' {
+			u.Email.Null = true
+		} else if s, ok := str(v); !ok {
+			bad(fEmail, "must be a string or null")
+		} else if msg := p.checkEmail(s); msg != "" {
+			bad(fEmail, "%s", msg)
+		} else {
+			u.Email.Value = s
+		}
+	}
+
+	// booleans
+	for _, f := range []struct {
+		name string
+		dst  **bool
+	}{{fEnabled, &u.Enabled}, {fEmailVerified, &u.EmailVerified}, {fRequires2FA, &u.Requires2FA}} {
+		v, ok := fields[f.name]
+		if !ok {
+			continue
+		}
+		switch kind(v) {
+		case 't', 'f':
+			b := kind(v) == 't'
+			*f.dst = &b
+		case 'n':
+			bad(f.name, "must be true or false, not null (leave the field out to keep the stored value)")
+		default:
+			bad(f.name, "must be true or false")
+		}
+	}
+
+	// properties
+	if v, ok := fields[fProperties]; ok {
+		props, msgs := p.properties(v)
+		for _, m := range msgs {
+			bad(fProperties, "%s", m)
+		}
+		u.Properties = props
+	}
+}
+
+func (p *parser) checkUsername(s string) string {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "must not be empty"
+	case len(s) > p.lim.MaxUsernameLen:
+		return fmt.Sprintf("is longer than %d bytes", p.lim.MaxUsernameLen)
+	case strings.TrimFunc(s, unicode.IsSpace) != s:
+		return "has leading or trailing white space"
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "contains a control character"
+	case !norm.NFC.IsNormalString(s):
+		return "is not in Unicode normalisation form C (NFC)"
+	}
+	return ""
+}
+
+func (p *parser) checkEmail(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	switch {
+	case len(s) > p.lim.MaxEmailLen:
+		return fmt.Sprintf("is longer than %d bytes", p.lim.MaxEmailLen)
+	case at <= 0 || at == len(s)-1:
+		return "is not an email address (want local@domain)"
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return "is not an email address (contains white space or a control character)"
+	}
+	return ""
+}
+
+// properties validates a properties object and returns each value's
+// canonical JSON encoding.
+func (p *parser) properties(v json.RawMessage) (map[string]string, []string) {
+	if kind(v) != '{' {
+		return nil, []string{"must be a JSON object"}
+	}
+	fields, dups, err := members(v)
+	if err != nil {
+		return nil, []string{"invalid JSON object"}
+	}
+	var msgs []string
+	for _, k := range dups {
+		msgs = append(msgs, fmt.Sprintf("key %s appears more than once", quoteKey(k)))
+	}
+	if len(fields) > p.lim.MaxProperties {
+		return nil, append(msgs, fmt.Sprintf("has %d keys, more than the limit of %d", len(fields), p.lim.MaxProperties))
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(map[string]string, len(fields))
+	for _, k := range keys {
+		switch {
+		case k == "":
+			msgs = append(msgs, "a key is empty")
+			continue
+		case len(k) > p.lim.MaxPropertyKey:
+			msgs = append(msgs, fmt.Sprintf("a key is longer than %d bytes", p.lim.MaxPropertyKey))
+			continue
+		case strings.IndexFunc(k, unicode.IsControl) >= 0:
+			msgs = append(msgs, fmt.Sprintf("key %s contains a control character", quoteKey(k)))
+			continue
+		}
+		val := fields[k]
+		if depth(val) > p.lim.MaxDepth {
+			msgs = append(msgs, fmt.Sprintf("value of %s is nested deeper than %d levels", quoteKey(k), p.lim.MaxDepth))
+			continue
+		}
+		c, err := Canonical(val)
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("value of %s is not valid JSON", quoteKey(k)))
+			continue
+		}
+		if len(c) > p.lim.MaxPropertyValue {
+			msgs = append(msgs, fmt.Sprintf("value of %s is larger than %d bytes", quoteKey(k), p.lim.MaxPropertyValue))
+			continue
+		}
+		out[k] = c
+	}
+	return out, msgs
+}
+
+// Canonical returns the canonical JSON encoding of a value: compact, object
+// keys sorted, numbers as written, no HTML escaping. Property values are
+// stored and compared in this form.
+func Canonical(v []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return "", err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", errors.New("trailing data after JSON value")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// members splits a JSON object into its members, reporting keys that
+// appear more than once (the last one wins in the map).
+func members(obj json.RawMessage) (map[string]json.RawMessage, []string, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	out := map[string]json.RawMessage{}
+	var dups []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		if _, dup := out[key]; dup && !contains(dups, key) {
+			dups = append(dups, key)
+		}
+		out[key] = v
+	}
+	return out, dups, nil
+}
+
+// kind returns the first byte of a JSON value: '{', '[', '"', 't', 'f',
+// 'n', or '0' for a number.
+func kind(v json.RawMessage) byte {
+	if len(v) == 0 {
+		return 0
+	}
+	switch c := v[0]; c {
+	case '{', '[', '"', 't', 'f', 'n':
+		return c
+	}
+	return '0'
+}
+
+func str(v json.RawMessage) (string, bool) {
+	if kind(v) != '"' {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// depth returns the deepest nesting of arrays and objects in a JSON value.
+func depth(v []byte) int {
+	d, maxd, inStr, esc := 0, 0, false, false
+	for _, c := range v {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			d++
+			maxd = max(maxd, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return maxd
+}
+
+var folder = cases.Fold()
+
+func foldName(s string) string { return folder.String(norm.NFKC.String(s)) }
+
+// quoteKey quotes a field name for a message, shortened so that a long key
+// cannot flood the output.
+func quoteKey(k string) string {
+	if utf8.RuneCountInString(k) > 40 {
+		r := []rune(k)
+		k = string(r[:40]) + "…"
+	}
+	return fmt.Sprintf("%q", k)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the known name closest to k when it is a likely typo.
+func suggest(k string, known []string) string {
+	best, bestD := "", 3
+	for _, n := range known {
+		if d := distance(strings.ToLower(k), n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}

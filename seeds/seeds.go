@@ -1,0 +1,52 @@
+// Package seeds holds the Go seed migration that goose runs, unversioned,
+// on every `usersync up`: it syncs the users file into the users and
+// properties tables in one transaction. Because it is idempotent, running
+// it again with the same file changes nothing.
+package seeds
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/barycenter/usersync/internal/database"
+	"github.com/barycenter/usersync/internal/reconcile"
+	"github.com/barycenter/usersync/internal/userfile"
+)
+
+// Users returns the seed migration that syncs f. It runs in the
+// transaction goose opens (RunTx: a RunDB seed would wait for a second
+// pooled connection while goose holds one), takes the sync lock first, and
+// stores the applied plan in *out.
+func Users(db *database.DB, f *userfile.File, opts reconcile.Options, out **reconcile.Plan) *goose.Migration {
+	return goose.NewGoMigration(1, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		if err := db.LockSync(ctx, tx); err != nil {
+			return err
+		}
+		plan, err := reconcile.Sync(ctx, db.Bun, tx, f, opts)
+		if err != nil {
+			return err
+		}
+		*out = plan
+		return nil
+	}}, nil)
+}
+
+// Run runs the users seed through an unversioned goose provider and
+// returns the plan it applied. On error nothing was written.
+func Run(ctx context.Context, db *database.DB, f *userfile.File, opts reconcile.Options) (*reconcile.Plan, error) {
+	var plan *reconcile.Plan
+	p, err := db.Seeder(Users(db, f, opts, &plan))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return nil, fmt.Errorf("sync users: %w", err)
+	}
+	if plan == nil {
+		return nil, fmt.Errorf("sync users: the seed did not run")
+	}
+	return plan, nil
+}
