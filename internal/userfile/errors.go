@@ -24,11 +24,16 @@ func (p Problem) String() string {
 		b.WriteString(": ")
 	}
 	if p.Path != "" {
-		b.WriteString(p.Path)
+		// users[3].email with username alice reads: users[3] "alice": email:
+		user, field, _ := strings.Cut(p.Path, ".")
+		b.WriteString(user)
 		if p.Username != "" {
-			fmt.Fprintf(&b, " (%q)", p.Username)
+			fmt.Fprintf(&b, " %q", p.Username)
 		}
 		b.WriteString(": ")
+		if field != "" {
+			b.WriteString(field + ": ")
+		}
 	}
 	b.WriteString(p.Message)
 	return b.String()
