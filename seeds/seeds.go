@@ -7,6 +7,7 @@ package seeds
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/pressly/goose/v3"
@@ -43,7 +44,12 @@ func Run(ctx context.Context, db *database.DB, f *userfile.File, opts reconcile.
 		return nil, err
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return nil, fmt.Errorf("sync users: %w", err)
+		// goose reports the seed as a "partial migration"; say what failed.
+		var pe *goose.PartialError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("sync users (nothing was written): %w", err)
 	}
 	if plan == nil {
 		return nil, fmt.Errorf("sync users: the seed did not run")
