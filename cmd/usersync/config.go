@@ -27,6 +27,7 @@ type config struct {
 	iterations  uint
 	parallelism uint
 	workers     int
+	operatorConfig
 }
 
 // flagSet is a command's flags, each bound to environment variables.
