@@ -194,5 +194,8 @@ func openDB(ctx context.Context, c *config) (*database.DB, error) {
 	if err != nil {
 		return nil, usagef("--database-url: %v", err)
 	}
+	if c.planOnly || c.dryRun {
+		cfg = cfg.ForPlan()
+	}
 	return database.Open(ctx, cfg)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/barycenter/usersync/internal/database"
@@ -80,6 +81,10 @@ func syncUsers(ctx context.Context, db *database.DB, file *userfile.File, opts r
 		out.version = st.Applied
 	}
 	plan, err := seeds.Run(ctx, db, file, opts)
+	var refused *reconcile.PruneRefusedError
+	if errors.As(err, &refused) {
+		return refused // goose's wrapping says nothing useful here
+	}
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,10 @@ package database
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/pressly/goose/v3"
-	goosedb "github.com/pressly/goose/v3/database"
 )
 
 // SchemaState is where the schema stands.
@@ -28,18 +29,15 @@ func (db *DB) SchemaState(ctx context.Context) (SchemaState, error) {
 		st.Latest = max(st.Latest, s.Version)
 		st.Pending++
 	}
-	store, err := goosedb.NewStore(db.GooseDialect(), goose.DefaultTablename)
-	if err != nil {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+	if db.Config.Backend == Postgres {
+		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY(current_schemas(false))"
+	}
+	var n int
+	if err := db.SQL.QueryRowContext(ctx, q, goose.DefaultTablename).Scan(&n); err != nil {
 		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
 	}
-	ext, ok := store.(goosedb.StoreExtender)
-	if !ok {
-		return SchemaState{}, fmt.Errorf("read schema version: goose store cannot check its table")
-	}
-	exists, err := ext.TableExists(ctx, db.SQL)
-	if err != nil {
-		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
-	}
+	exists := n > 0
 	if !exists {
 		return st, nil
 	}
@@ -54,4 +52,23 @@ func (db *DB) SchemaState(ctx context.Context) (SchemaState, error) {
 		}
 	}
 	return st, nil
+}
+
+// ForPlan returns the config a plan opens instead of c, so that it cannot
+// create or change a SQLite file: an existing file is opened read-only
+// (mode=ro), a missing one is replaced by an empty in-memory database.
+// PostgreSQL configs are returned unchanged (a plan reads in a read-only
+// transaction there).
+func (c *Config) ForPlan() *Config {
+	if c.Backend != SQLite || c.Memory() {
+		return c
+	}
+	if _, err := os.Stat(c.Path); err != nil {
+		mem, _ := ParseURL("sqlite::memory:")
+		return mem
+	}
+	ro := *c
+	ro.Mode = "ro"
+	ro.DSN = strings.Replace(c.DSN, "?mode="+c.Mode+"&", "?mode=ro&", 1)
+	return &ro
 }
