@@ -39,7 +39,7 @@ type operatorConfig struct {
 // file's own setting applies only when it was not.
 type optBool struct{ set, val bool }
 
-func (b *optBool) String() string { return strconv.FormatBool(b != nil && b.val) }
+func (b *optBool) String() string   { return strconv.FormatBool(b != nil && b.val) }
 func (b *optBool) IsBoolFlag() bool { return true }
 func (b *optBool) Set(s string) error {
 	v, err := strconv.ParseBool(s)
