@@ -28,3 +28,22 @@ type Property struct {
 	Value     string `bun:"value,notnull"`
 	UpdatedAt int64  `bun:"updated_at,notnull"`
 }
+
+// Managed is a row of usersync_managed, usersync's own table: a user the
+// sync created (Origin "created") or found already present when the file
+// first named it (Origin "adopted"). Only created users are ever pruned.
+type Managed struct {
+	bun.BaseModel `bun:"table:usersync_managed"`
+
+	Username      string `bun:"username,pk"`
+	Subject       string `bun:"subject,notnull"`
+	Origin        string `bun:"origin,notnull"`
+	FirstSyncedAt int64  `bun:"first_synced_at,notnull"`
+	PrunedAt      *int64 `bun:"pruned_at"` // set when a prune disabled the user
+}
+
+// The origins of a Managed row.
+const (
+	OriginCreated = "created"
+	OriginAdopted = "adopted"
+)

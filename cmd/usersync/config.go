@@ -27,6 +27,7 @@ type config struct {
 	iterations  uint
 	parallelism uint
 	workers     int
+	operatorConfig
 }
 
 // flagSet is a command's flags, each bound to environment variables.
@@ -192,6 +193,9 @@ func openDB(ctx context.Context, c *config) (*database.DB, error) {
 	cfg, err := database.ParseURL(c.databaseURL)
 	if err != nil {
 		return nil, usagef("--database-url: %v", err)
+	}
+	if c.planOnly || c.dryRun {
+		cfg = cfg.ForPlan()
 	}
 	return database.Open(ctx, cfg)
 }

@@ -20,6 +20,7 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // database unreachable, migration failure, …
 	exitInvalid = 2 // usage error, invalid or unreadable users file
+	exitChanges = 3 // --detailed-exitcode: the plan has changes
 )
 
 // env is what a command may touch of the outside world.
@@ -39,6 +40,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"up", "apply pending migrations, then sync the users file", cmdUp},
+		{"plan", "show what up would change, without writing", cmdPlan},
 		{"migrate", "schema only: up, down, status, redo, version", cmdMigrate},
 		{"sync", "sync the users file; refuses while migrations are pending", cmdSync},
 		{"validate", "check a users file without a database", cmdValidate},
@@ -98,6 +100,10 @@ func (e *fileError) Unwrap() error { return e.err }
 // errHelp is returned after a command printed its help on request.
 var errHelp = errors.New("help requested")
 
+// errChangesPending is returned by a plan with changes under
+// --detailed-exitcode: exit status 3, nothing printed.
+var errChangesPending = errors.New("changes pending")
+
 // exitCode maps an error to the exit status.
 func exitCode(err error) int {
 	var ue *usageError
@@ -106,6 +112,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
+	case errors.Is(err, errChangesPending):
+		return exitChanges
 	case errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &ve):
 		return exitInvalid
 	}
@@ -115,7 +123,7 @@ func exitCode(err error) int {
 // report prints err once, on stderr, and returns the exit status.
 func report(e *env, err error) int {
 	code := exitCode(err)
-	if err == nil || errors.Is(err, errHelp) {
+	if err == nil || errors.Is(err, errHelp) || errors.Is(err, errChangesPending) {
 		return code
 	}
 	if errors.Is(err, context.Canceled) {

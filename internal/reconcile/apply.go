@@ -54,7 +54,7 @@ func Apply(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, opts Opt
 			return fmt.Errorf("write properties: %w", err)
 		}
 	}
-	return nil
+	return applyManaged(ctx, db, conn, plan, opts.Now().Unix())
 }
 
 // hashAll fills in the password hash of every change that needs one, on
@@ -62,6 +62,13 @@ func Apply(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, opts Opt
 func hashAll(ctx context.Context, plan *Plan, opts Options) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
+	n := 0
+	for _, c := range plan.Changes {
+		if c.NeedHash {
+			n++
+		}
+	}
+	prog := newProgress(opts.Progress, StageHash, n)
 	for i := range plan.Changes {
 		c := &plan.Changes[i]
 		if !c.NeedHash {
@@ -76,6 +83,7 @@ func hashAll(ctx context.Context, plan *Plan, opts Options) error {
 				return fmt.Errorf("hash password of %q: %w", c.User.Username, err)
 			}
 			c.Row.PasswordHash = h
+			prog.step()
 			return nil
 		})
 	}
@@ -92,8 +100,14 @@ func Sync(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, opt
 	if err != nil {
 		return nil, err
 	}
+	if cur.Managed, err = LoadManaged(ctx, db, conn); err != nil {
+		return nil, err
+	}
 	plan, err := Diff(ctx, f, cur, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := plan.CheckPrune(opts.Prune); err != nil {
 		return nil, err
 	}
 	if err := Apply(ctx, db, conn, plan, opts); err != nil {
@@ -103,8 +117,8 @@ func Sync(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, opt
 }
 
 // Log writes one record per created or updated user (its username and the
-// names of what changed, never a value) and the summary record with the
-// keys created, updated and unchanged.
+// names of what changed, never a value), one per pruned user, and the
+// summary record with the keys created, updated, unchanged and pruned.
 func Log(logger *slog.Logger, plan *Plan) {
 	for _, c := range plan.Changes {
 		switch c.Action {
@@ -118,6 +132,9 @@ func Log(logger *slog.Logger, plan *Plan) {
 			logger.Info("updated user", attrs...)
 		}
 	}
+	for _, p := range plan.Prunes {
+		logger.Info("pruned user", "username", p.Username, "action", string(p.Action))
+	}
 	created, updated, unchanged := plan.Counts()
-	logger.Info("sync complete", "created", created, "updated", updated, "unchanged", unchanged)
+	logger.Info("sync complete", "created", created, "updated", updated, "unchanged", unchanged, "pruned", len(plan.Prunes))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 
@@ -28,6 +29,7 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 	pwChanged := make([]bool, len(f.Users))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
+	prog := newProgress(opts.Progress, StageVerify, len(cur.Users))
 	for i := range f.Users {
 		u, c := &f.Users[i], &plan.Changes[i]
 		c.User = u
@@ -40,13 +42,16 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 		}
 		c.Row = *row
 		c.Fields, c.Columns = applyFields(u, &c.Row)
+		c.Fields, c.Columns = reenablePruned(u, cur.Managed[u.Username], &c.Row, c.Fields, c.Columns)
 		c.Properties = propertyRows(u, row.Subject, cur.Properties[row.Subject], now)
+		c.DeleteProperties = propertyDeletes(u, cur.Properties[row.Subject])
 		stored := row.PasswordHash
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
 			pwChanged[i], c.Rehash = comparePassword(stored, u.Password, opts.Params)
+			prog.step()
 			return nil
 		})
 	}
@@ -63,14 +68,13 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 			c.Fields = append([]string{FieldPassword}, c.Fields...)
 			c.Columns = append([]string{"password_hash"}, c.Columns...)
 		}
-		for _, p := range c.Properties {
-			c.Fields = append(c.Fields, FieldPropertyPrefix+p.Key)
-		}
+		c.Fields = append(c.Fields, propertyFields(c)...)
 		c.Action = Unchanged
 		if len(c.Fields) > 0 {
 			c.Action = Update
 		}
 	}
+	planManaged(f, cur, plan, opts, now)
 	return plan, nil
 }
 
@@ -140,6 +144,35 @@ func propertyRows(u *userfile.User, subject string, stored map[string]models.Pro
 			}
 		}
 		out = append(out, models.Property{Owner: subject, Key: k, Value: want, UpdatedAt: now})
+	}
+	return out
+}
+
+// propertyDeletes returns, sorted, the stored keys the file deletes: those
+// set to null, and under properties_mode replace every key not in the file.
+func propertyDeletes(u *userfile.User, stored map[string]models.Property) []string {
+	var out []string
+	for k := range stored {
+		_, keep := u.Properties[k]
+		if (u.PropertiesReplace && !keep) || slices.Contains(u.DeleteProperties, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// propertyFields names the properties a change writes or deletes,
+// "properties.<key>", sorted by key.
+func propertyFields(c *Change) []string {
+	keys := slices.Clone(c.DeleteProperties)
+	for _, p := range c.Properties {
+		keys = append(keys, p.Key)
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = FieldPropertyPrefix + k
 	}
 	return out
 }

@@ -22,6 +22,9 @@ type Current struct {
 	// Properties maps a subject to its properties by key, for the users
 	// whose file entry has properties.
 	Properties map[string]map[string]models.Property
+	// Managed maps a username to its usersync_managed record, for every
+	// record (see LoadManaged); nil when the table is not there yet.
+	Managed map[string]*ManagedUser
 }
 
 // Load reads the rows for the file's usernames, in chunks, through conn
@@ -44,7 +47,7 @@ func Load(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File) (*C
 	}
 	var owners []string
 	for i := range f.Users {
-		if u := cur.Users[f.Users[i].Username]; u != nil && len(f.Users[i].Properties) > 0 {
+		if u := cur.Users[f.Users[i].Username]; u != nil && f.Users[i].TouchesProperties() {
 			owners = append(owners, u.Subject)
 		}
 	}

@@ -37,6 +37,13 @@ type Options struct {
 	Now func() time.Time
 	// NewSubject makes the subject of a created user; nil: a random UUID.
 	NewSubject func() string
+	// Prune removes managed users that left the file; the zero value
+	// prunes nothing.
+	Prune PruneOptions
+	// Progress, when set, is called as passwords are verified (StageVerify)
+	// and hashed (StageHash): first with done 0, then after each one. Calls
+	// are serialized. It never receives a username or a password.
+	Progress func(stage Stage, done, total int)
 }
 
 func (o Options) withDefaults() Options {
@@ -101,11 +108,23 @@ type Change struct {
 	NeedHash bool
 	// Properties are the rows to insert or overwrite.
 	Properties []models.Property
+	// DeleteProperties are the keys of stored properties to delete: set to
+	// null in the file, or absent from it under properties_mode replace.
+	DeleteProperties []string
 }
 
 // Plan is the diff of a whole file, in file order.
 type Plan struct {
 	Changes []Change
+	// Prunes are the managed users that left the file, by username; empty
+	// unless Options.Prune.Enabled.
+	Prunes []Prune
+	// Managed are the usersync_managed records to write: users seen for
+	// the first time, and pruned users that are back in the file.
+	Managed []models.Managed
+	// ManagedActive counts the users that pruning may remove (created by
+	// the sync, present, not pruned): the base of the prune guard.
+	ManagedActive int
 }
 
 // Counts returns how many users are created, updated and unchanged.
@@ -123,8 +142,9 @@ func (p *Plan) Counts() (created, updated, unchanged int) {
 	return
 }
 
-// HasChanges reports whether applying the plan writes anything.
+// HasChanges reports whether applying the plan changes any user: a create,
+// an update or a prune. (Bookkeeping in usersync_managed does not count.)
 func (p *Plan) HasChanges() bool {
 	c, u, _ := p.Counts()
-	return c+u > 0
+	return c+u+len(p.Prunes) > 0
 }

@@ -26,9 +26,10 @@ const (
 	fEmailVerified = "email_verified"
 	fRequires2FA   = "requires_2fa"
 	fProperties    = "properties"
+	fPropsMode     = "properties_mode"
 )
 
-var knownFields = []string{fUsername, fPassword, fEmail, fEnabled, fEmailVerified, fRequires2FA, fProperties}
+var knownFields = []string{fUsername, fPassword, fEmail, fEnabled, fEmailVerified, fRequires2FA, fProperties, fPropsMode}
 
 // Parse reads a users file from r as a stream, validates all of it and
 // returns it. A file with defects yields a *ValidationError listing every
@@ -49,7 +50,7 @@ func Parse(r io.Reader, lim Limits) (*File, error) {
 	if len(p.problems) > 0 {
 		return nil, &ValidationError{Problems: p.problems}
 	}
-	return &File{Users: p.users}, nil
+	return &File{Users: p.users, Prune: p.prune}, nil
 }
 
 type parser struct {
@@ -61,6 +62,7 @@ type parser struct {
 	users    []User
 	seen     map[string]int // username -> index
 	folded   map[string]int // case-folded NFC username -> index
+	prune    *bool          // the object form's "prune"
 }
 
 func (p *parser) add(pr Problem) { p.problems = append(p.problems, pr) }
@@ -101,11 +103,20 @@ func (p *parser) top() error {
 				}
 				continue
 			}
-			p.add(Problem{Message: fmt.Sprintf("unknown top-level field %s: want only \"users\"", quoteKey(key.(string)))})
-			var skip json.RawMessage
-			if err := p.dec.Decode(&skip); err != nil {
+			var v json.RawMessage
+			if err := p.dec.Decode(&v); err != nil {
 				return p.syntax(err)
 			}
+			if key == "prune" {
+				if k := kind(v); k == 't' || k == 'f' {
+					b := k == 't'
+					p.prune = &b
+				} else {
+					p.add(Problem{Path: "prune", Message: "must be true or false"})
+				}
+				continue
+			}
+			p.add(Problem{Message: fmt.Sprintf("unknown top-level field %s: want \"users\" or \"prune\"", quoteKey(key.(string)))})
 		}
 		if _, err := p.dec.Token(); err != nil {
 			return p.syntax(err)
@@ -299,11 +310,20 @@ func (p *parser) user(i, line int, raw json.RawMessage) {
 
 	// properties
 	if v, ok := fields[fProperties]; ok {
-		props, msgs := p.properties(v)
+		props, deletes, msgs := p.properties(v)
 		for _, m := range msgs {
 			bad(fProperties, "%s", m)
 		}
-		u.Properties = props
+		u.Properties, u.DeleteProperties = props, deletes
+	}
+	if v, ok := fields[fPropsMode]; ok {
+		switch s, _ := str(v); s {
+		case "merge":
+		case "replace":
+			u.PropertiesReplace = true
+		default:
+			bad(fPropsMode, `must be "merge" or "replace"`)
+		}
 	}
 }
 
@@ -337,21 +357,21 @@ func (p *parser) checkEmail(s string) string {
 }
 
 // properties validates a properties object and returns each value's
-// canonical JSON encoding.
-func (p *parser) properties(v json.RawMessage) (map[string]string, []string) {
+// canonical JSON encoding, and the sorted keys set to null (to delete).
+func (p *parser) properties(v json.RawMessage) (map[string]string, []string, []string) {
 	if kind(v) != '{' {
-		return nil, []string{"must be a JSON object"}
+		return nil, nil, []string{"must be a JSON object"}
 	}
 	fields, dups, err := members(v)
 	if err != nil {
-		return nil, []string{"invalid JSON object"}
+		return nil, nil, []string{"invalid JSON object"}
 	}
 	var msgs []string
 	for _, k := range dups {
 		msgs = append(msgs, fmt.Sprintf("key %s appears more than once", quoteKey(k)))
 	}
 	if len(fields) > p.lim.MaxProperties {
-		return nil, append(msgs, fmt.Sprintf("has %d keys, more than the limit of %d", len(fields), p.lim.MaxProperties))
+		return nil, nil, append(msgs, fmt.Sprintf("has %d keys, more than the limit of %d", len(fields), p.lim.MaxProperties))
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -359,6 +379,7 @@ func (p *parser) properties(v json.RawMessage) (map[string]string, []string) {
 	}
 	sort.Strings(keys)
 	out := make(map[string]string, len(fields))
+	var deletes []string
 	for _, k := range keys {
 		switch {
 		case k == "":
@@ -372,6 +393,10 @@ func (p *parser) properties(v json.RawMessage) (map[string]string, []string) {
 			continue
 		}
 		val := fields[k]
+		if kind(val) == 'n' {
+			deletes = append(deletes, k) // null deletes the key
+			continue
+		}
 		if depth(val) > p.lim.MaxDepth {
 			msgs = append(msgs, fmt.Sprintf("value of %s is nested deeper than %d levels", quoteKey(k), p.lim.MaxDepth))
 			continue
@@ -387,7 +412,7 @@ func (p *parser) properties(v json.RawMessage) (map[string]string, []string) {
 		}
 		out[k] = c
 	}
-	return out, msgs
+	return out, deletes, msgs
 }
 
 // Canonical returns the canonical JSON encoding of a value: compact, object

@@ -24,7 +24,7 @@ func parseFile(t *testing.T, path string) (*File, error) {
 
 // TestGoodFiles checks that every file in testdata/good parses.
 func TestGoodFiles(t *testing.T) {
-	want := map[string]int{"array.json": 2, "object.json": 2, "all-fields.json": 1, "empty-array.json": 0, "bom.json": 1}
+	want := map[string]int{"array.json": 2, "object.json": 2, "all-fields.json": 1, "empty-array.json": 0, "bom.json": 1, "prune-and-properties.json": 2}
 	files, _ := filepath.Glob("testdata/good/*.json")
 	if len(files) != len(want) {
 		t.Fatalf("testdata/good has %d files, the table %d", len(files), len(want))
@@ -172,5 +172,41 @@ func TestCanonical(t *testing.T) {
 	}
 	if _, err := Canonical([]byte(`1 2`)); err == nil {
 		t.Error("Canonical accepted trailing data")
+	}
+}
+
+func TestPruneAndPropertySemantics(t *testing.T) {
+	f, err := parseFile(t, "testdata/good/prune-and-properties.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Prune == nil || !*f.Prune {
+		t.Fatalf("Prune = %v, want true", f.Prune)
+	}
+	dana, erin := f.Users[0], f.Users[1]
+	if !reflect.DeepEqual(dana.Properties, map[string]string{"lang": `"fr"`}) || !reflect.DeepEqual(dana.DeleteProperties, []string{"theme"}) || dana.PropertiesReplace {
+		t.Fatalf("dana: properties %v, delete %v, replace %v", dana.Properties, dana.DeleteProperties, dana.PropertiesReplace)
+	}
+	if !erin.PropertiesReplace || !erin.TouchesProperties() {
+		t.Fatalf("erin: replace %v", erin.PropertiesReplace)
+	}
+	tests := []struct {
+		in    string
+		prune *bool
+		touch bool
+	}{
+		{`[{"username":"x","password":"p"}]`, nil, false},
+		{`{"users":[{"username":"x","password":"p","properties":{"k":null}}],"prune":false}`, new(false), true},
+		{`{"prune":true,"users":[{"username":"x","password":"p","properties_mode":"merge"}]}`, new(true), false},
+		{`[{"username":"x","password":"p","properties_mode":"replace"}]`, nil, true},
+	}
+	for _, tc := range tests {
+		f, err := Parse(strings.NewReader(tc.in), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if !reflect.DeepEqual(f.Prune, tc.prune) || f.Users[0].TouchesProperties() != tc.touch {
+			t.Errorf("%s: prune %v touches %v; want %v %v", tc.in, f.Prune, f.Users[0].TouchesProperties(), tc.prune, tc.touch)
+		}
 	}
 }

@@ -13,6 +13,10 @@ import (
 // File is a decoded, valid users file.
 type File struct {
 	Users []User
+	// Prune is the object form's top-level "prune": nil when absent. It
+	// turns pruning of managed users on or off unless the command line
+	// says otherwise.
+	Prune *bool
 }
 
 // User is one entry of the users file. For every optional field, "absent"
@@ -31,6 +35,19 @@ type User struct {
 
 	// Properties maps a key to the canonical JSON encoding of its value.
 	Properties map[string]string
+	// DeleteProperties lists, sorted, the keys whose value is null: they
+	// are deleted.
+	DeleteProperties []string
+	// PropertiesReplace is set by "properties_mode": "replace": the stored
+	// properties become exactly Properties and every other key is deleted.
+	// The default ("merge") writes per key and leaves other keys alone.
+	PropertiesReplace bool
+}
+
+// TouchesProperties reports whether syncing the user may write or delete
+// any of its properties.
+func (u *User) TouchesProperties() bool {
+	return len(u.Properties) > 0 || len(u.DeleteProperties) > 0 || u.PropertiesReplace
 }
 
 // PropertyKeys returns the user's property keys in sorted order.

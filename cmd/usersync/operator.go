@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/barycenter/usersync/internal/database"
+	"github.com/barycenter/usersync/internal/reconcile"
+	"github.com/barycenter/usersync/internal/userfile"
+	"github.com/barycenter/usersync/models"
+)
+
+// errPending is sync's refusal while migrations are pending.
+var errPending = errors.New("migrations are pending: run 'usersync migrate up' (or 'usersync up') first")
+
+// operatorConfig holds the flags of the operator's view: plan output,
+// dry run, report, pruning and progress.
+type operatorConfig struct {
+	prune            optBool
+	pruneAction      string
+	maxPrune         int
+	force            bool
+	output           string
+	detailedExitcode bool
+	dryRun           bool
+	report           string
+	terminationLog   string
+	progressInterval time.Duration
+	planOnly         bool // the plan command: no report, no termination log
+}
+
+// optBool is a boolean flag that remembers whether it was given (on the
+// command line or through its environment variable), so that the users
+// file's own setting applies only when it was not.
+type optBool struct{ set, val bool }
+
+func (b *optBool) String() string   { return strconv.FormatBool(b != nil && b.val) }
+func (b *optBool) IsBoolFlag() bool { return true }
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.val = true, v
+	return nil
+}
+
+// defaultTerminationLog is Kubernetes' termination message path; it is
+// written only when it exists and is writable.
+var defaultTerminationLog = "/dev/termination-log"
+
+// pruning adds --prune, --prune-action, --max-prune and --force.
+func (f *flagSet) pruning() {
+	f.Var(&f.c.prune, "prune", `disable (or delete) managed users that left the file; default: the file's "prune"`)
+	f.bind("prune", "PRUNE")
+	f.StringVar(&f.c.pruneAction, "prune-action", "disable", "what pruning does: disable (enabled=0) or delete (the user and its properties)")
+	f.bind("prune-action", "PRUNE_ACTION")
+	f.IntVar(&f.c.maxPrune, "max-prune", 10, "refuse to prune more users than this in one run without --force")
+	f.bind("max-prune", "MAX_PRUNE")
+	f.BoolVar(&f.c.force, "force", false, "prune even more than --max-prune or more than half of the managed users")
+	f.bind("force", "PRUNE_FORCE")
+}
+
+// planFlags adds --output and --detailed-exitcode, and --dry-run for up
+// and sync.
+func (f *flagSet) planFlags(dryRun bool) {
+	f.StringVar(&f.c.output, "output", "text", "plan output on standard output: text or json")
+	f.bind("output", "PLAN_OUTPUT")
+	f.BoolVar(&f.c.detailedExitcode, "detailed-exitcode", false, "exit 0 when the plan has no changes, 3 when it has some")
+	f.bind("detailed-exitcode", "DETAILED_EXITCODE")
+	if dryRun {
+		f.BoolVar(&f.c.dryRun, "dry-run", false, "print the plan and write nothing (migrations are not applied)")
+		f.bind("dry-run", "DRY_RUN")
+	}
+}
+
+// reporting adds --report and --termination-log.
+func (f *flagSet) reporting() {
+	f.StringVar(&f.c.report, "report", "", "write a JSON report of the run to this file")
+	f.bind("report", "REPORT_FILE")
+	f.StringVar(&f.c.terminationLog, "termination-log", defaultTerminationLog,
+		"write a one-line summary here; the default is used only when it exists and is writable; empty: none")
+	f.bind("termination-log", "TERMINATION_LOG")
+}
+
+// progress adds --progress-interval.
+func (f *flagSet) progress() {
+	f.DurationVar(&f.c.progressInterval, "progress-interval", 5*time.Second,
+		"without a terminal, log progress of hashing at most this often; 0: no progress output")
+	f.bind("progress-interval", "PROGRESS_INTERVAL")
+}
+
+// checkOperator validates the operator flags.
+func (c *config) checkOperator() error {
+	switch {
+	case c.pruneAction != string(reconcile.PruneDisable) && c.pruneAction != string(reconcile.PruneDelete):
+		return usagef("--prune-action must be disable or delete")
+	case c.maxPrune < 0:
+		return usagef("--max-prune must not be negative")
+	case c.output != "text" && c.output != "json":
+		return usagef("--output must be text or json")
+	case c.detailedExitcode && !c.dryRun && !c.planOnly:
+		return usagef("--detailed-exitcode needs --dry-run (or the plan command)")
+	case c.progressInterval < 0:
+		return usagef("--progress-interval must not be negative")
+	}
+	return nil
+}
+
+// operatorOptions completes the sync options: pruning (the flag, else the
+// file's "prune") and the progress display. Call close when done.
+func (c *config) operatorOptions(opts *reconcile.Options, file *userfile.File, e *env, logger *slog.Logger) (close func()) {
+	enabled := file.Prune != nil && *file.Prune
+	if c.prune.set {
+		enabled = c.prune.val
+	}
+	opts.Prune = reconcile.PruneOptions{Enabled: enabled, Action: reconcile.PruneAction(c.pruneAction), Max: c.maxPrune, Force: c.force}
+	if c.progressInterval == 0 {
+		return func() {}
+	}
+	d := newProgressDisplay(e.stderr, logger, c.progressInterval)
+	opts.Progress = d.update
+	return d.close
+}
+
+// Schema versions whose tables a plan reads.
+const (
+	versionProperties = 2 // users and properties
+	versionManaged    = 3 // usersync_managed
+)
+
+// readPlan computes the plan without writing anything: the reads run in a
+// read-only transaction, rolled back before the passwords are verified.
+// On a database without the schema every user is a create; without
+// usersync_managed nothing is managed yet.
+func readPlan(ctx context.Context, db *database.DB, file *userfile.File, opts reconcile.Options, st database.SchemaState) (*reconcile.Plan, error) {
+	cur := &reconcile.Current{Users: map[string]*models.User{}}
+	switch {
+	case st.Applied >= versionProperties:
+		tx, err := db.SQL.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("begin read-only transaction: %w", err)
+		}
+		defer tx.Rollback()
+		if cur, err = reconcile.Load(ctx, db.Bun, tx, file); err != nil {
+			return nil, err
+		}
+		if st.Applied >= versionManaged {
+			if cur.Managed, err = reconcile.LoadManaged(ctx, db.Bun, tx); err != nil {
+				return nil, err
+			}
+		}
+		if err := tx.Rollback(); err != nil {
+			return nil, fmt.Errorf("end read-only transaction: %w", err)
+		}
+	case st.Applied > 0:
+		return nil, fmt.Errorf("schema is at version %d of %d, too early to plan against: run 'usersync migrate up' first", st.Applied, st.Latest)
+	}
+	return reconcile.Diff(ctx, file, cur, opts)
+}
+
+// planRun is `usersync plan` and `--dry-run`: compute the plan, print it,
+// apply the prune guard, and map changes to exit status 3 under
+// --detailed-exitcode. It never writes to the database, and never
+// migrates; requireMigrated (sync) refuses while migrations are pending.
+func planRun(ctx context.Context, e *env, c *config, db *database.DB, file *userfile.File, opts reconcile.Options, out *outcome, requireMigrated bool) error {
+	st, err := db.SchemaState(ctx)
+	if err != nil {
+		return err
+	}
+	if requireMigrated && st.Pending > 0 {
+		return errPending
+	}
+	out.version, out.pendingMigrations = st.Applied, st.Pending
+	plan, err := readPlan(ctx, db, file, opts, st)
+	if err != nil {
+		return err
+	}
+	out.plan = plan
+	if err := writePlan(e.stdout, c.output, planDoc(plan, st.Pending)); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	if err := plan.CheckPrune(opts.Prune); err != nil {
+		return err
+	}
+	if c.detailedExitcode && plan.HasChanges() {
+		return errChangesPending
+	}
+	return nil
+}
