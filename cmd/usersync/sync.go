@@ -15,6 +15,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	f.database()
 	f.usersFile()
 	f.hashing()
+	f.passwords()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ func cmdUp(ctx context.Context, e *env, args []string) error {
 	f.database()
 	f.usersFile()
 	f.hashing()
+	f.passwords()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
