@@ -52,12 +52,12 @@ func cmdHash(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	max := userfile.DefaultLimits.MaxPasswordLen
+	limit := userfile.DefaultLimits.MaxPasswordLen
 	switch {
 	case pw == "":
 		return usagef("hash: the password is empty")
-	case len(pw) > max:
-		return usagef("hash: the password is longer than %d bytes", max)
+	case len(pw) > limit:
+		return usagef("hash: the password is longer than %d bytes", limit)
 	case strings.ContainsRune(pw, 0):
 		return usagef("hash: the password contains a NUL character")
 	case !utf8.ValidString(pw):
@@ -79,13 +79,13 @@ func readPassword(e *env) (string, error) {
 	if in, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
 		return readTerminal(int(in.Fd()), e.stderr)
 	}
-	max := int64(userfile.DefaultLimits.MaxPasswordLen)
-	line, err := bufio.NewReader(io.LimitReader(e.stdin, max+2)).ReadString('\n')
+	limit := int64(userfile.DefaultLimits.MaxPasswordLen)
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, limit+2)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("hash: read standard input: %w", err)
 	}
-	if !strings.HasSuffix(line, "\n") && int64(len(line)) > max {
-		return "", usagef("hash: the password is longer than %d bytes", max)
+	if !strings.HasSuffix(line, "\n") && int64(len(line)) > limit {
+		return "", usagef("hash: the password is longer than %d bytes", limit)
 	}
 	line = strings.TrimSuffix(line, "\n")
 	return strings.TrimSuffix(line, "\r"), nil
