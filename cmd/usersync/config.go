@@ -28,6 +28,11 @@ type config struct {
 	parallelism uint
 	workers     int
 	operatorConfig
+
+	passwordPolicy  string
+	minPasswordLen  int
+	allowWeakHashes bool
+	hashFloor       string
 }
 
 // flagSet is a command's flags, each bound to environment variables.
@@ -91,6 +96,26 @@ func (f *flagSet) hashing() {
 	f.bind("hash-workers", "HASH_WORKERS")
 }
 
+// passwords binds the flags about password sources: the default policy
+// and the floor for pre-hashed passwords, then the minimum length.
+func (f *flagSet) passwords() {
+	f.StringVar(&f.c.passwordPolicy, "password-policy", string(userfile.PolicyAlways),
+		"password policy of users without password_policy: always (match the file on every run) or initial (set at creation only)")
+	f.bind("password-policy", "PASSWORD_POLICY")
+	f.BoolVar(&f.c.allowWeakHashes, "allow-weak-hashes", false, "accept a password_hash weaker than --min-hash-params")
+	f.bind("allow-weak-hashes", "ALLOW_WEAK_HASHES")
+	f.StringVar(&f.c.hashFloor, "min-hash-params", password.DefaultFloor.String(),
+		"the weakest Argon2 cost accepted for a password_hash: m=KiB,t=iterations,p=lanes")
+	f.bind("min-hash-params", "MIN_HASH_PARAMS")
+	f.minPasswordLength()
+}
+
+// minPasswordLength binds --min-password-length.
+func (f *flagSet) minPasswordLength() {
+	f.IntVar(&f.c.minPasswordLen, "min-password-length", 0, "reject plaintext passwords of fewer characters; 0 is no minimum")
+	f.bind("min-password-length", "MIN_PASSWORD_LENGTH")
+}
+
 // parse reads flags, which may stand before, between or after positional
 // arguments, then fills every flag not given from its environment
 // variables. It returns the positional arguments.
@@ -147,14 +172,23 @@ func (c *config) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-func (c *config) syncOptions(logger *slog.Logger) (reconcile.Options, error) {
+// params returns the Argon2 parameters of the hashing flags.
+func (c *config) params() (password.Params, error) {
 	p := password.DefaultParams
 	if c.memory > 1<<32-1 || c.iterations > 1<<32-1 || c.parallelism > 255 {
-		return reconcile.Options{}, usagef("argon2 parameters out of range")
+		return p, usagef("argon2 parameters out of range")
 	}
 	p.Memory, p.Iterations, p.Parallelism = uint32(c.memory), uint32(c.iterations), uint8(c.parallelism)
 	if err := p.Validate(); err != nil {
-		return reconcile.Options{}, usagef("%v", err)
+		return p, usagef("%v", err)
+	}
+	return p, nil
+}
+
+func (c *config) syncOptions(logger *slog.Logger) (reconcile.Options, error) {
+	p, err := c.params()
+	if err != nil {
+		return reconcile.Options{}, err
 	}
 	if c.workers < 0 {
 		return reconcile.Options{}, usagef("--hash-workers must not be negative")
@@ -177,6 +211,10 @@ func readUsers(c *config, e *env) (*userfile.File, error) {
 		defer f.Close()
 		r = f
 	}
+	opts, err := c.resolveOptions()
+	if err != nil {
+		return nil, err
+	}
 	file, err := userfile.Parse(r, userfile.Limits{})
 	var ve *userfile.ValidationError
 	switch {
@@ -185,7 +223,49 @@ func readUsers(c *config, e *env) (*userfile.File, error) {
 	case err != nil:
 		return nil, &fileError{fmt.Errorf("%s: %w", name, err)}
 	}
+	if err := userfile.Resolve(file, e.lookup, readSecret, opts); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return file, nil
+}
+
+// resolveOptions returns the password flags as userfile.ResolveOptions.
+func (c *config) resolveOptions() (userfile.ResolveOptions, error) {
+	var opts userfile.ResolveOptions
+	if c.passwordPolicy != "" {
+		p, err := userfile.ParsePolicy(c.passwordPolicy)
+		if err != nil {
+			return opts, usagef("--password-policy: %v", err)
+		}
+		opts.DefaultPolicy = p
+	}
+	if c.hashFloor != "" {
+		fl, err := password.ParseFloor(c.hashFloor)
+		if err != nil {
+			return opts, usagef("--min-hash-params: %v", err)
+		}
+		opts.HashFloor = fl
+	}
+	if c.minPasswordLen < 0 {
+		return opts, usagef("--min-password-length must not be negative")
+	}
+	opts.MinPasswordLen, opts.AllowWeakHashes = c.minPasswordLen, c.allowWeakHashes
+	return opts, nil
+}
+
+// maxSecretFile bounds what is read of a password file: enough to tell
+// that one holds more than a password may (userfile checks the limit),
+// without reading a device or a huge file whole.
+const maxSecretFile = 64 << 10
+
+// readSecret reads at most maxSecretFile bytes of a password file.
+func readSecret(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxSecretFile))
 }
 
 // openDB parses the database URL and connects.

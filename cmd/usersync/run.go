@@ -44,6 +44,7 @@ func commands() []command {
 		{"migrate", "schema only: up, down, status, redo, version", cmdMigrate},
 		{"sync", "sync the users file; refuses while migrations are pending", cmdSync},
 		{"validate", "check a users file without a database", cmdValidate},
+		{"hash", "print the Argon2id PHC string of a password read from standard input", cmdHash},
 		{"version", "print the version", cmdVersion},
 	}
 }

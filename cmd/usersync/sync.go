@@ -19,6 +19,7 @@ func cmdSync(ctx context.Context, e *env, args []string) (err error) {
 	f.planFlags(true)
 	f.reporting()
 	f.progress()
+	f.passwords()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err

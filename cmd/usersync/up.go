@@ -26,6 +26,7 @@ func cmdUp(ctx context.Context, e *env, args []string) (err error) {
 	f.planFlags(true)
 	f.reporting()
 	f.progress()
+	f.passwords()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ const validateExamples = `  usersync validate --users-file users.json
 func cmdValidate(_ context.Context, e *env, args []string) error {
 	f := newFlagSet(e, "validate", "validate [flags]", validateExamples)
 	f.usersFile()
+	f.passwords()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err

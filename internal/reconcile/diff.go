@@ -21,9 +21,14 @@ const maxVerifyMemory = 1 << 20
 // Diff compares each user of the file with its current row and decides
 // what to do. Passwords are compared by verifying the plaintext against the
 // stored hash (constant time), in parallel on opts.Workers goroutines;
-// nothing is hashed here, so a plan costs only the verifications.
+// nothing is hashed here, so a plan costs only the verifications. A given
+// password_hash is compared as a string, with no Argon2 work, and the
+// password of an existing user under policy initial is not compared at all.
 func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*Plan, error) {
 	opts = opts.withDefaults()
+	if err := checkResolved(f); err != nil {
+		return nil, err
+	}
 	now := opts.Now().Unix()
 	plan := &Plan{Changes: make([]Change, len(f.Users))}
 	pwChanged := make([]bool, len(f.Users))
@@ -35,7 +40,7 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 		c.User = u
 		row := cur.Users[u.Username]
 		if row == nil {
-			c.Action, c.NeedHash = Create, true
+			c.Action, c.NeedHash = Create, u.PasswordHash == ""
 			c.Row = newRow(u, opts.NewSubject(), now)
 			c.Properties = propertyRows(u, c.Row.Subject, nil, now)
 			continue
@@ -46,6 +51,13 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 		c.Properties = propertyRows(u, row.Subject, cur.Properties[row.Subject], now)
 		c.DeleteProperties = propertyDeletes(u, cur.Properties[row.Subject])
 		stored := row.PasswordHash
+		switch {
+		case u.PasswordPolicy == userfile.PolicyInitial:
+			continue // set at creation only: a password changed since is kept
+		case u.PasswordHash != "":
+			pwChanged[i] = stored != u.PasswordHash // a given hash is compared as a string
+			continue
+		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
@@ -64,7 +76,10 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 			continue
 		}
 		if pwChanged[i] || c.Rehash {
-			c.NeedHash = true
+			c.NeedHash = c.User.PasswordHash == ""
+			if !c.NeedHash {
+				c.Row.PasswordHash = c.User.PasswordHash
+			}
 			c.Fields = append([]string{FieldPassword}, c.Fields...)
 			c.Columns = append([]string{"password_hash"}, c.Columns...)
 		}
@@ -178,7 +193,7 @@ func propertyFields(c *Change) []string {
 }
 
 func newRow(u *userfile.User, subject string, now int64) models.User {
-	row := models.User{Subject: subject, Username: u.Username, CreatedAt: now, Enabled: 1}
+	row := models.User{Subject: subject, Username: u.Username, PasswordHash: u.PasswordHash, CreatedAt: now, Enabled: 1}
 	if u.Email.Set && !u.Email.Null {
 		e := u.Email.Value
 		row.Email = &e

@@ -27,9 +27,15 @@ const (
 	fRequires2FA   = "requires_2fa"
 	fProperties    = "properties"
 	fPropsMode     = "properties_mode"
+
+	fPasswordHash   = "password_hash"
+	fPasswordEnv    = "password_env"
+	fPasswordFile   = "password_file"
+	fPasswordPolicy = "password_policy"
 )
 
-var knownFields = []string{fUsername, fPassword, fEmail, fEnabled, fEmailVerified, fRequires2FA, fProperties, fPropsMode}
+var knownFields = []string{fUsername, fPassword, fEmail, fEnabled, fEmailVerified, fRequires2FA, fProperties, fPropsMode,
+	fPasswordHash, fPasswordEnv, fPasswordFile, fPasswordPolicy}
 
 // Parse reads a users file from r as a stream, validates all of it and
 // returns it. A file with defects yields a *ValidationError listing every
@@ -259,20 +265,8 @@ func (p *parser) user(i, line int, raw json.RawMessage) {
 		}
 	}
 
-	// password
-	if v, ok := fields[fPassword]; !ok {
-		bad(fPassword, "is required")
-	} else if s, ok := str(v); !ok {
-		bad(fPassword, "must be a string")
-	} else if s == "" {
-		bad(fPassword, "must not be empty")
-	} else if len(s) > p.lim.MaxPasswordLen {
-		bad(fPassword, "is longer than %d bytes", p.lim.MaxPasswordLen)
-	} else if strings.ContainsRune(s, 0) {
-		bad(fPassword, "contains a NUL character")
-	} else {
-		u.Password = s
-	}
+	// password: exactly one source, and its policy
+	p.password(fields, &u, bad)
 
 	// email
 	if v, ok := fields[fEmail]; ok {

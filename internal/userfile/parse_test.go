@@ -24,7 +24,8 @@ func parseFile(t *testing.T, path string) (*File, error) {
 
 // TestGoodFiles checks that every file in testdata/good parses.
 func TestGoodFiles(t *testing.T) {
-	want := map[string]int{"array.json": 2, "object.json": 2, "all-fields.json": 1, "empty-array.json": 0, "bom.json": 1, "prune-and-properties.json": 2}
+	want := map[string]int{"array.json": 2, "object.json": 2, "all-fields.json": 1, "empty-array.json": 0, "bom.json": 1,
+		"prune-and-properties.json": 2, "password-sources.json": 5}
 	files, _ := filepath.Glob("testdata/good/*.json")
 	if len(files) != len(want) {
 		t.Fatalf("testdata/good has %d files, the table %d", len(files), len(want))
@@ -90,6 +91,13 @@ func TestNoValueInMessages(t *testing.T) {
 		`[{"username": "a", "password": "S3CRET-Do-Not-Print", "properties": {"k": "S3CRET-Do-Not-Print", "k": 1}}]`,
 		`{"users": [], "extra": "S3CRET-Do-Not-Print"}`,
 		`[{"username": "a", "password": S3CRET-Do-Not-Print}]`,
+		`[{"username": "a", "password_hash": "S3CRET-Do-Not-Print"}]`,
+		`[{"username": "a", "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$S3CRET-Do-Not-Print$S3CRET-Do-Not-Print"}]`,
+		`[{"username": "a", "password_hash": ["S3CRET-Do-Not-Print"]}]`,
+		`[{"username": "a", "password": "S3CRET-Do-Not-Print", "password_env": "X"}]`,
+		`[{"username": "a", "password": "S3CRET-Do-Not-Print", "password_policy": "S3CRET-Do-Not-Print"}]`,
+		`[{"username": "a", "password_env": "X=S3CRET-Do-Not-Print"}]`,
+		`[{"username": "a", "password_hsh": "S3CRET-Do-Not-Print"}]`,
 	}
 	for _, in := range inputs {
 		_, err := Parse(strings.NewReader(in), Limits{})

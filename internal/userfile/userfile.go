@@ -28,6 +28,14 @@ type User struct {
 	Username string // unique key
 	Password string // plaintext; never logged, never stored
 
+	// A user gives exactly one of password, password_hash, password_env
+	// and password_file. Password holds the plaintext of the first and,
+	// once Resolve has run, of the last two.
+	PasswordHash   string         // an Argon2 PHC string, stored verbatim
+	PasswordEnv    string         // a variable holding the password
+	PasswordFile   string         // a file holding the password
+	PasswordPolicy PasswordPolicy // "" until Resolve: the default
+
 	Email         OptString // absent: keep; null: clear; string: set
 	Enabled       *bool     // default true
 	EmailVerified *bool     // default false
