@@ -31,7 +31,7 @@ func cmdSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, f.c)
+	db, err := openDB(ctx, f.c, logger)
 	if err != nil {
 		return err
 	}
