@@ -206,3 +206,12 @@ func countUsers(t *testing.T, db *database.DB) (rows, distinct int) {
 	}
 	return rows, distinct
 }
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
