@@ -30,8 +30,8 @@ func crashFiles(t *testing.T) (a, b string, ua, ub []testUser) {
 }
 
 // slowHashing makes a sync of a few hundred users last long enough to be
-// interrupted in the middle: one hashing worker, 1 MiB per hash.
-var slowHashing = []string{"--argon2-memory", "1024", "--argon2-iterations", "1", "--argon2-parallelism", "1", "--hash-workers", "1"}
+// interrupted in the middle: one hashing worker, 256 KiB per hash.
+var slowHashing = []string{"--argon2-memory", "256", "--argon2-iterations", "1", "--argon2-parallelism", "1", "--hash-workers", "1"}
 
 func upArgs(url, file string, extra ...string) []string {
 	args := append([]string{"up", "--database-url", url, "--users-file", file}, slowHashing...)
@@ -137,7 +137,7 @@ func TestCrashAllOrNothing(t *testing.T) {
 		files := [][]testUser{ua, ub}
 		paths := []string{fileA, fileB}
 		target := 0 // each run syncs towards the other file
-		const kills = 6
+		const kills = 5
 		var before, after int
 		for i := range kills {
 			delay := time.Duration(float64(full) * (0.1 + 1.2*(float64(i)+rand.Float64())/kills))
