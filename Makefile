@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 USERS    ?= users.example.json
 
-.PHONY: build run test vet fmt clean
+.PHONY: build run test fuzz vet fmt clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/usersync
@@ -23,6 +23,12 @@ vet:
 # they skip when no server answers, except under CI=true.
 test: vet
 	$(GO) test -race -count=1 ./...
+
+# Fuzzes the users file parser (seed corpus: internal/userfile/testdata/fuzz-seed).
+# CI runs it for 30s; run longer by hand: make fuzz FUZZTIME=10m
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/userfile/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/barycenter/usersync/internal/database"
 	"github.com/barycenter/usersync/internal/password"
@@ -33,6 +34,8 @@ type config struct {
 	minPasswordLen  int
 	allowWeakHashes bool
 	hashFloor       string
+	wait        time.Duration
+	maxFileSize int64
 }
 
 // flagSet is a command's flags, each bound to environment variables.
@@ -77,11 +80,17 @@ func (f *flagSet) database() {
 	f.StringVar(&f.c.databaseURL, "database-url", database.DefaultURL,
 		"database URL: postgres://…, postgresql://…, sqlite://path?mode=rwc, sqlite:///abs/path or sqlite::memory:")
 	f.bind("database-url", "DATABASE_URL", "BARYCENTER__DATABASE__URL")
+	f.DurationVar(&f.c.wait, "wait", database.DefaultWait,
+		"how long to keep retrying a PostgreSQL server that refuses connections or is starting up; 0 tries once")
+	f.bind("wait", "DATABASE_WAIT")
 }
 
 func (f *flagSet) usersFile() {
 	f.StringVar(&f.c.usersFile, "users-file", "users.json", "users file to sync; - reads standard input")
 	f.bind("users-file", "USERS_FILE")
+	f.Int64Var(&f.c.maxFileSize, "max-file-size", userfile.DefaultLimits.MaxFileSize,
+		"largest users file accepted, in bytes")
+	f.bind("max-file-size", "MAX_USERS_FILE_SIZE")
 }
 
 func (f *flagSet) hashing() {
@@ -215,7 +224,10 @@ func readUsers(c *config, e *env) (*userfile.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	file, err := userfile.Parse(r, userfile.Limits{})
+	if c.maxFileSize <= 0 {
+		return nil, usagef("--max-file-size must be positive")
+	}
+	file, err := userfile.Parse(r, userfile.Limits{MaxFileSize: c.maxFileSize})
 	var ve *userfile.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -268,8 +280,9 @@ func readSecret(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxSecretFile))
 }
 
-// openDB parses the database URL and connects.
-func openDB(ctx context.Context, c *config) (*database.DB, error) {
+// openDB parses the database URL and connects, waiting up to --wait for a
+// PostgreSQL server that is not there yet.
+func openDB(ctx context.Context, c *config, logger *slog.Logger) (*database.DB, error) {
 	cfg, err := database.ParseURL(c.databaseURL)
 	if err != nil {
 		return nil, usagef("--database-url: %v", err)
@@ -277,5 +290,8 @@ func openDB(ctx context.Context, c *config) (*database.DB, error) {
 	if c.planOnly || c.dryRun {
 		cfg = cfg.ForPlan()
 	}
-	return database.Open(ctx, cfg)
+	if c.wait < 0 {
+		return nil, usagef("--wait must not be negative")
+	}
+	return database.OpenWait(ctx, cfg, c.wait, logger)
 }

@@ -32,7 +32,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		return usagef("migrate: unknown action %q: want up, down, status, redo or version", action)
 	}
 	logger := f.c.logger(e.stderr)
-	db, err := openDB(ctx, f.c)
+	db, err := openDB(ctx, f.c, logger)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func cmdUp(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	out.closers = append(out.closers, f.c.operatorOptions(&opts, file, e, logger))
-	db, err := openDB(ctx, f.c)
+	db, err := openDB(ctx, f.c, logger)
 	if err != nil {
 		return err
 	}

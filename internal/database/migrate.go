@@ -5,22 +5,21 @@ import (
 	"fmt"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
 	"github.com/barycenter/usersync/migrations"
 )
 
 // Migrator returns the goose provider for the versioned schema migrations
-// embedded from migrations/. On PostgreSQL it holds a session advisory lock
-// while it migrates, so that concurrent runs apply each migration once.
+// embedded from migrations/. It holds a lock while it migrates, so that
+// concurrent runs apply each migration once: a session advisory lock on
+// PostgreSQL, a file lock beside the database file on SQLite.
 func (db *DB) Migrator() (*goose.Provider, error) {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if db.Config.Backend == Postgres {
-		l, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, fmt.Errorf("create migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(l))
+	switch {
+	case db.Config.Backend == Postgres:
+		opts = append(opts, goose.WithSessionLocker(pgMigrateLock{}))
+	case db.Config.Path != "" && db.Config.Mode != "ro":
+		opts = append(opts, goose.WithLocker(&sqliteMigrateLock{path: db.Config.Path + "-usersync.lock"}))
 	}
 	p, err := goose.NewProvider(db.GooseDialect(), db.SQL, migrations.FS, opts...)
 	if err != nil {
@@ -44,7 +43,10 @@ func (db *DB) Seeder(seeds ...*goose.Migration) (*goose.Provider, error) {
 }
 
 // Migrate applies every pending schema migration and returns the version
-// the database is at afterwards.
+// the database is at afterwards. Concurrent runs are safe: goose's Up
+// checks for pending migrations before it takes the lock, so on a fresh
+// database several runs may try to create goose_db_version at once; goose
+// retries that after a second, finds the table, and waits for the lock.
 func (db *DB) Migrate(ctx context.Context) ([]*goose.MigrationResult, int64, error) {
 	p, err := db.Migrator()
 	if err != nil {
