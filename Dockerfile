@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The init container's image: a static usersync on an empty base, run as
 # uid 65532, writing nothing outside the database path (so it runs with a
 # read-only root filesystem). `make image` builds it:
