@@ -5,11 +5,27 @@ BIN      ?= bin/usersync
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 USERS    ?= users.example.json
+IMAGE    ?= usersync:$(VERSION)
+COMPOSE  ?= docker compose
 
-.PHONY: build run test fuzz vet fmt clean
+.PHONY: build build-static image dev run test fuzz vet fmt clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/usersync
+
+# The image's build command, word for word (deploy/image_test.go checks the
+# Dockerfile runs the same one): a static binary with no libc to link.
+build-static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/usersync
+
+# The init-container image (Dockerfile); needs a Docker engine.
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+# Local development stack: PostgreSQL, then `usersync up` with
+# users.example.json (docker-compose.yml); needs a Docker engine.
+dev:
+	$(COMPOSE) up --build
 
 # Runs `usersync up` on the embedded SQLite default (barycenter.db here)
 # with the example users file.

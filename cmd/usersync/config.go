@@ -34,8 +34,8 @@ type config struct {
 	minPasswordLen  int
 	allowWeakHashes bool
 	hashFloor       string
-	wait        time.Duration
-	maxFileSize int64
+	wait            time.Duration
+	maxFileSize     int64
 }
 
 // flagSet is a command's flags, each bound to environment variables.
