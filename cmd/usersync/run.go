@@ -128,7 +128,9 @@ func report(e *env, err error) int {
 		return code
 	}
 	if errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("interrupted, nothing was written by the unfinished step: %w", err)
+		// The chain below is only "context canceled" and goose's rollback
+		// notice: say what it means instead.
+		err = errors.New("interrupted: the unfinished step was rolled back, nothing of it was written")
 	}
 	format := e.logFormat
 	if format == "" {
