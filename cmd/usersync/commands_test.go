@@ -214,3 +214,77 @@ func TestSQLiteModes(t *testing.T) {
 		t.Fatalf("sqlite::memory:: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+func TestHelpOnceAndNotOnErrors(t *testing.T) {
+	r := cli(t, nil, "", "up", "-h")
+	if n := strings.Count(r.stdout, "Usage: usersync up"); n != 1 {
+		t.Fatalf("up -h printed the usage %d times", n)
+	}
+	r = cli(t, nil, "", "plan", "--output", "json", "--typo")
+	if r.code != 2 || r.stdout != "" {
+		t.Fatalf("a flag typo: exit %d, stdout %q (a pipe must get nothing)", r.code, r.stdout)
+	}
+}
+
+func TestURLPasswordsInArgumentsAreRedacted(t *testing.T) {
+	const url = "postgres://app:Sekr1t-pw@db/idp"
+	for _, args := range [][]string{
+		{"up", url}, {"migrate", url}, {"up", "--wait", url}, {"sync", "--hash-workers", url},
+	} {
+		for _, format := range []string{"text", "json"} {
+			r := cli(t, map[string]string{"LOG_FORMAT": format}, "", args...)
+			if r.code != 2 || !strings.Contains(r.stderr, "app:xxxxx@db") || strings.Contains(r.stderr+r.stdout, "Sekr1t") {
+				t.Fatalf("%v (%s): exit %d, stderr %s", args, format, r.code, r.stderr)
+			}
+		}
+	}
+}
+
+func TestGenericVariablesAreNotOurs(t *testing.T) {
+	// DRY_RUN or PRUNE meant for another tool in the pod must not turn the
+	// init container into a no-op or a pruner.
+	url := dbtest.SQLiteURL(t)
+	users := writeFile(t, `[{"username": "a", "password": "pw-a-1"}]`)
+	r := cli(t, map[string]string{"DRY_RUN": "1", "PRUNE": "true", "PLAN_OUTPUT": "json"}, "", "up", "--database-url", url, "--users-file", users)
+	if r.code != 0 || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
+	}
+	summary(t, r.stderr, 1, 0, 0)
+	r = cli(t, map[string]string{"USERSYNC_DRY_RUN": "1"}, "", "up", "--database-url", url, "--users-file", users)
+	if r.code != 0 || !strings.Contains(r.stdout, "= unchanged a") || !strings.Contains(r.stderr, "dry run") {
+		t.Fatalf("USERSYNC_DRY_RUN: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, nil, "", "up", "--database-url", url, "--users-file", users, "--output", "json"); r.code != 2 {
+		t.Fatalf("--output without --dry-run: exit %d, want 2", r.code)
+	}
+}
+
+func TestSyncRefusalWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fresh.db")
+	users := writeFile(t, `[{"username": "a", "password": "pw-a-1"}]`)
+	// mode=rw: an existing, empty file; the refusal must not create goose's table.
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, nil, "", "sync", "--database-url", "sqlite://"+path, "--users-file", users)
+	if r.code != 1 || !strings.Contains(r.stderr, "migrations are pending") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if st, _ := os.Stat(path); st.Size() != 0 {
+		t.Fatalf("sync wrote %d bytes to a database it refused", st.Size())
+	}
+}
+
+func TestPlanTakesThePasswordSettingsOfUp(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		mustUp(t, url, `[{"username": "a", "password": "pw-a-1"}]`)
+		changed := writeFile(t, `[{"username": "a", "password": "pw-a-2"}]`)
+		env := map[string]string{"PASSWORD_POLICY": "initial"}
+		plan := cli(t, env, "", "plan", "--database-url", url, "--users-file", changed)
+		dry := cli(t, env, "", "up", "--dry-run", "--database-url", url, "--users-file", changed)
+		if plan.code != 0 || plan.stdout != dry.stdout || !strings.Contains(plan.stdout, "= unchanged a") {
+			t.Fatalf("plan %d %q, up --dry-run %d %q", plan.code, plan.stdout, dry.code, dry.stdout)
+		}
+	})
+}

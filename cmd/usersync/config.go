@@ -41,16 +41,20 @@ type config struct {
 // flagSet is a command's flags, each bound to environment variables.
 type flagSet struct {
 	*flag.FlagSet
-	e    *env
-	c    *config
-	envs map[string][]string // flag name -> variables, by precedence
+	e     *env
+	c     *config
+	envs  map[string][]string // flag name -> variables, by precedence
+	usage func()              // prints the help on standard output
 }
 
 func newFlagSet(e *env, name, synopsis, examples string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	f := &flagSet{FlagSet: fs, e: e, c: &config{}, envs: map[string][]string{}}
-	fs.Usage = func() {
+	// The flag package would print the usage on every parse error, to
+	// whatever writer: print it only on -h, once, on standard output.
+	fs.Usage = func() {}
+	f.usage = func() {
 		w := e.stdout
 		fmt.Fprintf(w, "Usage: usersync %s\n\n", synopsis)
 		fmt.Fprintln(w, "Flags:")
@@ -133,7 +137,7 @@ func (f *flagSet) parse(args []string) ([]string, error) {
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				f.Usage()
+				f.usage()
 				return nil, errHelp
 			}
 			return nil, usagef("%s: %v (see 'usersync %s -h')", f.Name(), err, f.Name())

@@ -57,32 +57,32 @@ var defaultTerminationLog = "/dev/termination-log"
 // pruning adds --prune, --prune-action, --max-prune and --force.
 func (f *flagSet) pruning() {
 	f.Var(&f.c.prune, "prune", `disable (or delete) managed users that left the file; default: the file's "prune"`)
-	f.bind("prune", "PRUNE")
+	f.bind("prune", "USERSYNC_PRUNE")
 	f.StringVar(&f.c.pruneAction, "prune-action", "disable", "what pruning does: disable (enabled=0) or delete (the user and its properties)")
-	f.bind("prune-action", "PRUNE_ACTION")
+	f.bind("prune-action", "USERSYNC_PRUNE_ACTION")
 	f.IntVar(&f.c.maxPrune, "max-prune", 10, "refuse to prune more users than this in one run without --force")
-	f.bind("max-prune", "MAX_PRUNE")
+	f.bind("max-prune", "USERSYNC_MAX_PRUNE")
 	f.BoolVar(&f.c.force, "force", false, "prune even more than --max-prune or more than half of the managed users")
-	f.bind("force", "PRUNE_FORCE")
+	f.bind("force", "USERSYNC_PRUNE_FORCE")
 }
 
 // planFlags adds --output and --detailed-exitcode, and --dry-run for up
 // and sync.
 func (f *flagSet) planFlags(dryRun bool) {
 	f.StringVar(&f.c.output, "output", "text", "plan output on standard output: text or json")
-	f.bind("output", "PLAN_OUTPUT")
+	f.bind("output", "USERSYNC_OUTPUT")
 	f.BoolVar(&f.c.detailedExitcode, "detailed-exitcode", false, "exit 0 when the plan has no changes, 3 when it has some")
-	f.bind("detailed-exitcode", "DETAILED_EXITCODE")
+	f.bind("detailed-exitcode", "USERSYNC_DETAILED_EXITCODE")
 	if dryRun {
 		f.BoolVar(&f.c.dryRun, "dry-run", false, "print the plan and write nothing (migrations are not applied)")
-		f.bind("dry-run", "DRY_RUN")
+		f.bind("dry-run", "USERSYNC_DRY_RUN")
 	}
 }
 
 // reporting adds --report and --termination-log.
 func (f *flagSet) reporting() {
 	f.StringVar(&f.c.report, "report", "", "write a JSON report of the run to this file")
-	f.bind("report", "REPORT_FILE")
+	f.bind("report", "USERSYNC_REPORT")
 	f.StringVar(&f.c.terminationLog, "termination-log", defaultTerminationLog,
 		"write a one-line summary here; the default is used only when it exists and is writable; empty: none")
 	f.bind("termination-log", "TERMINATION_LOG")
@@ -106,6 +106,8 @@ func (c *config) checkOperator() error {
 		return usagef("--output must be text or json")
 	case c.detailedExitcode && !c.dryRun && !c.planOnly:
 		return usagef("--detailed-exitcode needs --dry-run (or the plan command)")
+	case c.output != "text" && !c.dryRun && !c.planOnly:
+		return usagef("--output needs --dry-run (or the plan command): a sync prints no plan")
 	case c.progressInterval < 0:
 		return usagef("--progress-interval must not be negative")
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/barycenter/usersync/internal/userfile"
@@ -138,18 +139,31 @@ func report(e *env, err error) int {
 	}
 	if format == "json" {
 		logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
-		attrs := []any{"error", err.Error(), "exit", code}
+		msg := redactURLs(err.Error())
+		attrs := []any{"error", msg, "exit", code}
 		var ve *userfile.ValidationError
 		if errors.As(err, &ve) {
 			problems := make([]string, len(ve.Problems))
 			for i, p := range ve.Problems {
 				problems[i] = p.String()
 			}
-			attrs = []any{"error", "invalid users file", "problems", problems, "exit", code}
+			// "users.json: invalid users file", without the listing.
+			head, _, _ := strings.Cut(msg, "invalid users file")
+			attrs = []any{"error", head + "invalid users file", "problems", problems, "exit", code}
 		}
 		logger.Error("usersync failed", attrs...)
 		return code
 	}
-	fmt.Fprintf(e.stderr, "usersync: %s\n", strings.TrimSpace(err.Error()))
+	fmt.Fprintf(e.stderr, "usersync: %s\n", strings.TrimSpace(redactURLs(err.Error())))
 	return code
+}
+
+// urlPassword matches the password of a URL's user information.
+var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@]*@`)
+
+// redactURLs replaces the password of any URL in msg with "xxxxx": a last
+// guard for a database URL given where something else was expected (a
+// stray argument, a flag's value), whose message would quote it.
+func redactURLs(msg string) string {
+	return urlPassword.ReplaceAllString(msg, "${1}xxxxx@")
 }
