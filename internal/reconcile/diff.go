@@ -20,12 +20,14 @@ const maxVerifyMemory = 1 << 20
 // Diff compares each user of the file with its current row and decides
 // what to do. Passwords are compared by verifying the plaintext against the
 // stored hash (constant time), in parallel on opts.Workers goroutines;
-// nothing is hashed here, so a plan costs only the verifications.
+// nothing is hashed here, so a plan costs only the verifications. A user in
+// cur.Proven is not verified: the fingerprint proved its password unchanged.
 func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*Plan, error) {
 	opts = opts.withDefaults()
 	now := opts.Now().Unix()
 	plan := &Plan{Changes: make([]Change, len(f.Users))}
 	pwChanged := make([]bool, len(f.Users))
+	a := argon2{opts.Argon2Calls}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
 	for i := range f.Users {
@@ -42,11 +44,15 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 		c.Fields, c.Columns = applyFields(u, &c.Row)
 		c.Properties = propertyRows(u, row.Subject, cur.Properties[row.Subject], now)
 		stored := row.PasswordHash
+		if cur.Proven[u.Username] {
+			pwChanged[i], c.Rehash = provenPassword(stored, opts.Params)
+			continue
+		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			pwChanged[i], c.Rehash = comparePassword(stored, u.Password, opts.Params)
+			pwChanged[i], c.Rehash = comparePassword(a, stored, u.Password, opts.Params)
 			return nil
 		})
 	}
@@ -78,13 +84,23 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 // the password differs (changed) or because the hash is weaker than p while
 // the password matches (rehash). A stored value that cannot be parsed or
 // verified here (not Argon2, Argon2d, absurd cost) counts as changed.
-func comparePassword(stored, plain string, p password.Params) (changed, rehash bool) {
+func comparePassword(a argon2, stored, plain string, p password.Params) (changed, rehash bool) {
 	h, err := password.Parse(stored)
 	if err != nil || h.Memory > maxVerifyMemory {
 		return true, false
 	}
-	ok, err := h.Verify(plain)
+	ok, err := a.verify(h, plain)
 	if err != nil || !ok {
+		return true, false
+	}
+	return false, h.WeakerThan(p)
+}
+
+// provenPassword is comparePassword for a password the fingerprint proved
+// to match stored: no Argon2, only the check for a weaker hash.
+func provenPassword(stored string, p password.Params) (changed, rehash bool) {
+	h, err := password.Parse(stored)
+	if err != nil {
 		return true, false
 	}
 	return false, h.WeakerThan(p)

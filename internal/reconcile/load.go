@@ -22,6 +22,10 @@ type Current struct {
 	// Properties maps a subject to its properties by key, for the users
 	// whose file entry has properties.
 	Properties map[string]map[string]models.Property
+	// Proven holds the usernames whose stored hash is proven, by the
+	// fingerprint of the last sync, to verify the file's password: Diff
+	// does not verify them again. Nil: verify everyone.
+	Proven map[string]bool
 }
 
 // Load reads the rows for the file's usernames, in chunks, through conn
