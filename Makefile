@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 USERS    ?= users.example.json
 
-.PHONY: build run test vet fmt clean
+.PHONY: build run test vet fmt clean bench
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/usersync
@@ -23,6 +23,15 @@ vet:
 # they skip when no server answers, except under CI=true.
 test: vet
 	$(GO) test -race -count=1 ./...
+
+# The benchmark harness (README, "Performance"): Go benchmarks, then the
+# driver that times the built binary on SQLite and PostgreSQL and prints the
+# markdown table. BENCH_SIZES and BENCH_BULK choose the numbers of users.
+BENCH_SIZES ?= 1000,10000
+BENCH_BULK  ?= 100000
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/reconcile/
+	$(GO) run ./cmd/usersync-bench -bin $(BIN) -sizes $(BENCH_SIZES) -bulk $(BENCH_BULK)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

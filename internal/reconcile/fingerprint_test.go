@@ -28,7 +28,7 @@ func testUsers(n int) []testUser {
 	return us
 }
 
-func usersFile(t *testing.T, us []testUser) *userfile.File {
+func usersFile(t testing.TB, us []testUser) *userfile.File {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("[")
@@ -47,7 +47,7 @@ func usersFile(t *testing.T, us []testUser) *userfile.File {
 }
 
 // migrated opens url with the schema applied.
-func migrated(t *testing.T, url string) *database.DB {
+func migrated(t testing.TB, url string) *database.DB {
 	t.Helper()
 	db := dbtest.Open(t, url)
 	if _, _, err := db.Migrate(context.Background()); err != nil {
@@ -58,7 +58,7 @@ func migrated(t *testing.T, url string) *database.DB {
 
 // syncOnce runs one sync in a transaction and returns its plan and the
 // number of Argon2 computations it made.
-func syncOnce(t *testing.T, db *database.DB, f *userfile.File, opts Options) (*Plan, int64) {
+func syncOnce(t testing.TB, db *database.DB, f *userfile.File, opts Options) (*Plan, int64) {
 	t.Helper()
 	ctx := context.Background()
 	var calls atomic.Int64
