@@ -197,7 +197,7 @@ func bulk(o options, dir, backend string, n int, stdout, stderr io.Writer) error
 type result struct {
 	wall   time.Duration
 	cpu    time.Duration // user + system
-	maxRSS int64 // bytes
+	maxRSS int64         // bytes
 	path   string
 }
 
