@@ -303,8 +303,8 @@ func TestHashWorkers(t *testing.T) {
 		budget    int64
 		want      int
 	}{
-		{"requested within budget", 4, 19456, 160 * mib, 4},
-		{"capped by the budget", 16, 19456, 160 * mib, 8},
+		{"requested within budget", 4, 19456, 96 * mib, 4},
+		{"capped by the budget", 16, 19456, 96 * mib, 5},
 		{"at least one", 4, 19456, 10 * mib, 1},
 		{"cheap hashes", 64, 64, 160 * mib, 64},
 	} {

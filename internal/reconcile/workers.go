@@ -9,16 +9,20 @@ import (
 	"github.com/barycenter/usersync/internal/password"
 )
 
+// DefaultMemoryLimit is the soft Go memory limit the usersync command sets
+// for itself when GOMEMLIMIT is unset: 192 MiB, so that a sync fits the 256
+// MiB memory limit init containers are commonly given, garbage collector
+// headroom included.
+const DefaultMemoryLimit int64 = 192 << 20
+
 // DefaultMemoryBudget is the Argon2 memory (bytes) that concurrent hashes
-// may hold together when GOMEMLIMIT is not set: 160 MiB, eight hashes at
-// the default m=19456 KiB. With the decoded file, the Go runtime and the
-// garbage collector's headroom, a sync then fits the 256 MiB memory limit
-// init containers are commonly given.
-const DefaultMemoryBudget int64 = 160 << 20
+// may hold together when no Go memory limit is set: 96 MiB, half of
+// DefaultMemoryLimit (five hashes at the default m=19456 KiB).
+const DefaultMemoryBudget = DefaultMemoryLimit / 2
 
 // MemoryBudget returns the Argon2 memory budget in bytes: half of the Go
 // memory limit when one is set (GOMEMLIMIT or debug.SetMemoryLimit; the
-// other half is left to the rest of the process and the collector),
+// other half is left to the decoded file, the driver and the collector),
 // DefaultMemoryBudget otherwise.
 func MemoryBudget() int64 {
 	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 && l > 0 {
