@@ -55,6 +55,9 @@ type options struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == launchFlag {
+		return launch(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("usersync-bench", flag.ContinueOnError)
 	var o options
 	var sizes, backends string
@@ -204,24 +207,52 @@ type result struct {
 	path   string
 }
 
+// launchFlag makes usersync-bench a launcher: it runs the command that
+// follows and prints its max RSS (KiB) and CPU time (ns) on standard output.
+//
+// Why a launcher: Go starts a child with clone(CLONE_VM), so the child
+// inherits the high-water mark of its parent's memory at exec, and
+// ru_maxrss would report the harness's own peak (the users files it
+// generated) whenever that is higher. A fresh launcher has a peak of a few
+// MiB, so the rusage of its child is the child's own.
+const launchFlag = "-launch"
+
+func launch(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("-launch: no command")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stderr = stderr
+	err := cmd.Run()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		fmt.Fprintf(stdout, "%d %d\n", ru.Maxrss, ru.Utime.Nano()+ru.Stime.Nano())
+	}
+	return err
+}
+
 var pathRE = regexp.MustCompile(`msg="checked fingerprint" path=(\w+) buckets=(\d+) proven=(\d+)`)
 
 // up runs `usersync up` as a child process and returns its wall time, its
 // max RSS and the fingerprint path its logs name.
 func up(o options, dbURL, file string, extra ...string) (result, error) {
 	args := append([]string{"up", "--database-url", dbURL, "--users-file", file, "--hash-workers", strconv.Itoa(o.workers)}, extra...)
-	cmd := exec.Command(o.bin, args...)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(self, append([]string{launchFlag, o.bin}, args...)...)
+	var outb, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &outb, &errb
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return result{}, fmt.Errorf("%v: %s", err, lastLines(errb.String(), 5))
 	}
 	r := result{wall: time.Since(start)}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSS = ru.Maxrss << 10 // KiB on Linux
-		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	var kib, cpu int64
+	if _, err := fmt.Sscan(outb.String(), &kib, &cpu); err != nil {
+		return result{}, fmt.Errorf("launcher output %q: %w", outb.String(), err)
 	}
+	r.maxRSS, r.cpu = kib<<10, time.Duration(cpu)
 	if m := pathRE.FindStringSubmatch(errb.String()); m != nil {
 		r.path = fmt.Sprintf("%s (k=%s, proven %s)", m[1], m[2], m[3])
 	}

@@ -54,3 +54,9 @@ func BenchmarkResyncUnchanged10k(b *testing.B) {
 func BenchmarkResyncOneEmail10k(b *testing.B) {
 	benchSync(b, 10000, cheap, 1, func(us []testUser) { us[5000].email = "changed@example.com" })
 }
+
+// BenchmarkColdImport100k is a cold sync of 100,000 users at a negligible
+// Argon2 cost: the database and bookkeeping side of a large import.
+func BenchmarkColdImport100k(b *testing.B) {
+	benchSync(b, 100000, cheap, 0, nil)
+}
