@@ -8,7 +8,7 @@ USERS    ?= users.example.json
 IMAGE    ?= usersync:$(VERSION)
 COMPOSE  ?= docker compose
 
-.PHONY: build build-static image dev run test fuzz vet fmt clean
+.PHONY: build build-static image dev run test fuzz vet fmt clean bench
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/usersync
@@ -45,6 +45,15 @@ test: vet
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/userfile/
+
+# The benchmark harness (README, "Performance"): Go benchmarks, then the
+# driver that times the built binary on SQLite and PostgreSQL and prints the
+# markdown table. BENCH_SIZES and BENCH_BULK choose the numbers of users.
+BENCH_SIZES ?= 1000,10000
+BENCH_BULK  ?= 100000
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/reconcile/
+	$(GO) run ./cmd/usersync-bench -bin $(BIN) -sizes $(BENCH_SIZES) -bulk $(BENCH_BULK)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -38,6 +38,16 @@ func Users(db *database.DB, f *userfile.File, opts reconcile.Options, out **reco
 // Run runs the users seed through an unversioned goose provider and
 // returns the plan it applied. On error nothing was written.
 func Run(ctx context.Context, db *database.DB, f *userfile.File, opts reconcile.Options) (*reconcile.Plan, error) {
+	// The Argon2 work first, outside the lock and any transaction: it only
+	// reads. The seed below then finds every result it needs in the memo,
+	// and holds the lock (on SQLite, the database's write lock) for the
+	// reads and writes only, not for seconds of hashing.
+	if opts.Memo == nil {
+		opts.Memo = reconcile.NewMemo()
+	}
+	if err := reconcile.Prepare(ctx, db.Bun, db.SQL, f, opts); err != nil {
+		return nil, fmt.Errorf("sync users (nothing was written): %w", err)
+	}
 	var plan *reconcile.Plan
 	p, err := db.Seeder(Users(db, f, opts, &plan))
 	if err != nil {

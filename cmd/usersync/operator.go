@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"github.com/barycenter/usersync/internal/database"
 	"github.com/barycenter/usersync/internal/reconcile"
 	"github.com/barycenter/usersync/internal/userfile"
-	"github.com/barycenter/usersync/models"
 )
 
 // errPending is sync's refusal while migrations are pending.
@@ -130,40 +128,33 @@ func (c *config) operatorOptions(opts *reconcile.Options, file *userfile.File, e
 	return d.close
 }
 
-// Schema versions whose tables a plan reads.
-const (
-	versionProperties = 2 // users and properties
-	versionManaged    = 3 // usersync_managed
-)
-
-// readPlan computes the plan without writing anything: the reads run in a
-// read-only transaction, rolled back before the passwords are verified.
-// On a database without the schema every user is a create; without
-// usersync_managed nothing is managed yet.
-func readPlan(ctx context.Context, db *database.DB, file *userfile.File, opts reconcile.Options, st database.SchemaState) (*reconcile.Plan, error) {
-	cur := &reconcile.Current{Users: map[string]*models.User{}}
-	switch {
-	case st.Applied >= versionProperties:
-		tx, err := db.SQL.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-		if err != nil {
-			return nil, fmt.Errorf("begin read-only transaction: %w", err)
-		}
-		defer tx.Rollback()
-		if cur, err = reconcile.Load(ctx, db.Bun, tx, file); err != nil {
-			return nil, err
-		}
-		if st.Applied >= versionManaged {
-			if cur.Managed, err = reconcile.LoadManaged(ctx, db.Bun, tx); err != nil {
+// readPlan computes the plan without writing anything. It reads the tables that exist, whatever goose's version
+// says (the identity provider may have created users and properties
+// itself): without them every user is a create, without usersync_managed
+// nothing is managed yet, without usersync_state every password is
+// verified.
+func readPlan(ctx context.Context, db *database.DB, file *userfile.File, opts reconcile.Options) (*reconcile.Plan, error) {
+	var have reconcile.Tables
+	for _, t := range []struct {
+		names []string
+		dst   *bool
+	}{
+		{[]string{"users", "properties"}, &have.Users},
+		{[]string{"usersync_managed"}, &have.Managed},
+		{[]string{"usersync_state"}, &have.State},
+	} {
+		*t.dst = true
+		for _, name := range t.names {
+			ok, err := db.HasTable(ctx, name)
+			if err != nil {
 				return nil, err
 			}
+			*t.dst = *t.dst && ok
 		}
-		if err := tx.Rollback(); err != nil {
-			return nil, fmt.Errorf("end read-only transaction: %w", err)
-		}
-	case st.Applied > 0:
-		return nil, fmt.Errorf("schema is at version %d of %d, too early to plan against: run 'usersync migrate up' first", st.Applied, st.Latest)
 	}
-	return reconcile.Diff(ctx, file, cur, opts)
+	// No transaction: Preview only reads, and a transaction (BEGIN
+	// IMMEDIATE on SQLite) would hold a lock while passwords are verified.
+	return reconcile.Preview(ctx, db.Bun, db.SQL, file, opts, have)
 }
 
 // planRun is `usersync plan` and `--dry-run`: compute the plan, print it,
@@ -179,7 +170,7 @@ func planRun(ctx context.Context, e *env, c *config, db *database.DB, file *user
 		return errPending
 	}
 	out.version, out.pendingMigrations = st.Applied, st.Pending
-	plan, err := readPlan(ctx, db, file, opts, st)
+	plan, err := readPlan(ctx, db, file, opts)
 	if err != nil {
 		return err
 	}

@@ -29,15 +29,10 @@ func (db *DB) SchemaState(ctx context.Context) (SchemaState, error) {
 		st.Latest = max(st.Latest, s.Version)
 		st.Pending++
 	}
-	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
-	if db.Config.Backend == Postgres {
-		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY(current_schemas(false))"
-	}
-	var n int
-	if err := db.SQL.QueryRowContext(ctx, q, goose.DefaultTablename).Scan(&n); err != nil {
+	exists, err := db.HasTable(ctx, goose.DefaultTablename)
+	if err != nil {
 		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
 	}
-	exists := n > 0
 	if !exists {
 		return st, nil
 	}
@@ -52,6 +47,20 @@ func (db *DB) SchemaState(ctx context.Context) (SchemaState, error) {
 		}
 	}
 	return st, nil
+}
+
+// HasTable reports whether the table exists (on PostgreSQL: in the search
+// path), reading the catalog only.
+func (db *DB) HasTable(ctx context.Context, name string) (bool, error) {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+	if db.Config.Backend == Postgres {
+		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY(current_schemas(false))"
+	}
+	var n int
+	if err := db.SQL.QueryRowContext(ctx, q, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up table %s: %w", name, err)
+	}
+	return n > 0, nil
 }
 
 // ForPlan returns the config a plan opens instead of c, so that it cannot

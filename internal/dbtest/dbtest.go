@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,4 +123,14 @@ func Open(t testing.TB, rawURL string) *database.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Fresh returns the URL of another new, empty database on the backend of
+// url, for tests that compare two databases.
+func Fresh(t testing.TB, url string) string {
+	t.Helper()
+	if strings.HasPrefix(url, "sqlite") {
+		return SQLiteURL(t)
+	}
+	return PostgresURL(t)
 }

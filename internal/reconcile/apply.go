@@ -9,40 +9,66 @@ import (
 	"github.com/uptrace/bun"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/barycenter/usersync/internal/password"
 	"github.com/barycenter/usersync/internal/userfile"
 	"github.com/barycenter/usersync/models"
 )
 
 // Apply hashes the passwords the plan needs (in parallel) and writes the
 // plan through conn, which should be a transaction: creates as multi-row
-// inserts, updates of only the changed columns, properties as upserts.
-// Unchanged users get no write at all.
+// inserts, written chunk by chunk as their hashes complete; updates as
+// multi-row statements that write only the changed columns; properties as
+// upserts. Unchanged users get no write at all.
 func Apply(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, opts Options) error {
 	opts = opts.withDefaults()
-	if err := hashAll(ctx, plan, opts); err != nil {
-		return err
-	}
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hashed := make(chan *Change, opts.Workers)
+	var hashErr error
+	go func() {
+		defer close(hashed)
+		hashErr = hashAll(hctx, plan, opts, func(c *Change) {
+			select {
+			case hashed <- c:
+			case <-hctx.Done():
+			}
+		})
+	}()
+	// The database takes each chunk of created users while the workers
+	// hash the next ones.
 	var creates []models.User
+	var writeErr error
+	for c := range hashed {
+		if writeErr != nil || c.Action != Create {
+			continue
+		}
+		if creates = append(creates, c.Row); len(creates) == chunkSize {
+			if writeErr = insertUsers(ctx, db, conn, creates); writeErr != nil {
+				cancel()
+			}
+			creates = creates[:0]
+		}
+	}
+	if hashErr != nil {
+		return hashErr
+	}
+	if writeErr != nil {
+		return writeErr
+	}
 	var props []models.Property
 	for i := range plan.Changes {
 		c := &plan.Changes[i]
-		switch c.Action {
-		case Create:
+		if c.Action == Create && !c.NeedHash {
 			creates = append(creates, c.Row)
-		case Update:
-			if len(c.Columns) > 0 {
-				if _, err := db.NewUpdate().Conn(conn).Model(&c.Row).Column(c.Columns...).WherePK().Exec(ctx); err != nil {
-					return fmt.Errorf("update user %q: %w", c.Row.Username, err)
-				}
-			}
 		}
 		props = append(props, c.Properties...)
 	}
 	for chunk := range chunks(creates, chunkSize) {
-		if _, err := db.NewInsert().Conn(conn).Model(&chunk).Exec(ctx); err != nil {
-			return fmt.Errorf("insert users: %w", err)
+		if err := insertUsers(ctx, db, conn, chunk); err != nil {
+			return err
 		}
+	}
+	if err := updateUsers(ctx, db, conn, plan); err != nil {
+		return err
 	}
 	for chunk := range chunks(props, chunkSize) {
 		_, err := db.NewInsert().Conn(conn).Model(&chunk).
@@ -57,9 +83,17 @@ func Apply(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, opts Opt
 	return applyManaged(ctx, db, conn, plan, opts.Now().Unix())
 }
 
+func insertUsers(ctx context.Context, db *bun.DB, conn bun.IConn, rows []models.User) error {
+	if _, err := db.NewInsert().Conn(conn).Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert users: %w", err)
+	}
+	return nil
+}
+
 // hashAll fills in the password hash of every change that needs one, on
-// opts.Workers goroutines.
-func hashAll(ctx context.Context, plan *Plan, opts Options) error {
+// opts.Workers goroutines, and hands each change to done once hashed.
+func hashAll(ctx context.Context, plan *Plan, opts Options, done func(*Change)) error {
+	a := opts.hasher()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
 	n := 0
@@ -78,12 +112,13 @@ func hashAll(ctx context.Context, plan *Plan, opts Options) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			h, err := password.Generate(c.User.Password, opts.Params)
+			h, err := a.hashUser(c.User.Username, c.User.Password, opts.Params)
 			if err != nil {
 				return fmt.Errorf("hash password of %q: %w", c.User.Username, err)
 			}
 			c.Row.PasswordHash = h
 			prog.step()
+			done(c)
 			return nil
 		})
 	}
@@ -93,24 +128,93 @@ func hashAll(ctx context.Context, plan *Plan, opts Options) error {
 	return nil
 }
 
-// Sync runs Load, Diff and Apply through conn and returns the plan it
-// applied.
+// Tables says which of the tables a sync reads exist. A plan against a
+// database that is not fully migrated reads only those that do.
+type Tables struct {
+	Users   bool // users and properties
+	Managed bool // usersync_managed
+	State   bool // usersync_state: the fingerprint
+}
+
+// AllTables is a fully migrated database.
+var AllTables = Tables{Users: true, Managed: true, State: true}
+
+// prepare runs the steps of a sync that only read: Load, the fingerprint
+// check (which spares Diff the verification of the passwords it proves
+// unchanged), and Diff. fp is nil when the state table is missing.
+func prepare(ctx context.Context, s *session, f *userfile.File, have Tables) (plan *Plan, fp *fingerprint, err error) {
+	cur := &Current{Users: map[string]*models.User{}}
+	if have.Users {
+		if cur, err = Load(ctx, s.db, s.conn, f); err != nil {
+			return nil, nil, err
+		}
+	}
+	if have.Managed {
+		if cur.Managed, err = LoadManaged(ctx, s.db, s.conn); err != nil {
+			return nil, nil, err
+		}
+	}
+	if have.Users && have.State {
+		stored, err := loadState(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if fp, cur.Proven, err = checkFingerprint(ctx, s, f, cur, stored); err != nil {
+			return nil, nil, err
+		}
+	}
+	plan, err = Diff(ctx, f, cur, s.opts)
+	return plan, fp, err
+}
+
+func newSession(db *bun.DB, conn bun.IConn, opts Options) *session {
+	opts = opts.withDefaults()
+	return &session{db: db, conn: conn, opts: opts, argon2: opts.hasher()}
+}
+
+// Preview computes what a sync would do, through conn, writing nothing and
+// hashing nothing: the plan that `usersync plan` prints. have says which
+// tables exist.
+func Preview(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, opts Options, have Tables) (*Plan, error) {
+	plan, _, err := prepare(ctx, newSession(db, conn, opts), f, have)
+	return plan, err
+}
+
+// Prepare does the Argon2 work of a sync ahead of it, through conn (outside
+// any lock: it writes nothing): it verifies what Diff must verify and
+// hashes what Apply must hash, remembering every result in opts.Memo, which
+// must be set. A Sync given the same Memo repeats none of that work for the
+// rows that did not change in between, so it holds its lock only for the
+// reads and writes.
+func Prepare(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, opts Options) error {
+	if opts.Memo == nil {
+		return fmt.Errorf("prepare: no memo to keep the results in")
+	}
+	s := newSession(db, conn, opts)
+	plan, _, err := prepare(ctx, s, f, AllTables)
+	if err != nil {
+		return err
+	}
+	return hashAll(ctx, plan, s.opts, func(*Change) {})
+}
+
+// Sync reads, diffs and writes through conn, which must be a transaction,
+// and returns the plan it applied: Load, the fingerprint check, Diff, the
+// prune guard, Apply, and the new fingerprint, all in that transaction.
 func Sync(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, opts Options) (*Plan, error) {
-	cur, err := Load(ctx, db, conn, f)
+	s := newSession(db, conn, opts)
+	plan, fp, err := prepare(ctx, s, f, AllTables)
 	if err != nil {
 		return nil, err
 	}
-	if cur.Managed, err = LoadManaged(ctx, db, conn); err != nil {
+	s.opts.Logger.Info("checked fingerprint", "path", fp.path, "buckets", fp.k, "proven", fp.proven, "workers", s.opts.Workers)
+	if err := plan.CheckPrune(s.opts.Prune); err != nil {
 		return nil, err
 	}
-	plan, err := Diff(ctx, f, cur, opts)
-	if err != nil {
+	if err := Apply(ctx, db, conn, plan, s.opts); err != nil {
 		return nil, err
 	}
-	if err := plan.CheckPrune(opts.Prune); err != nil {
-		return nil, err
-	}
-	if err := Apply(ctx, db, conn, plan, opts); err != nil {
+	if err := saveFingerprint(ctx, s, fp, plan); err != nil {
 		return nil, err
 	}
 	return plan, nil

@@ -22,8 +22,10 @@ const maxVerifyMemory = 1 << 20
 // what to do. Passwords are compared by verifying the plaintext against the
 // stored hash (constant time), in parallel on opts.Workers goroutines;
 // nothing is hashed here, so a plan costs only the verifications. A given
-// password_hash is compared as a string, with no Argon2 work, and the
-// password of an existing user under policy initial is not compared at all.
+// password_hash is compared as a string, with no Argon2 work; the password
+// of an existing user under policy initial is not compared at all; and a
+// user in cur.Proven is not verified: the fingerprint of the last sync
+// proved its password unchanged.
 func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*Plan, error) {
 	opts = opts.withDefaults()
 	if err := checkResolved(f); err != nil {
@@ -32,9 +34,16 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 	now := opts.Now().Unix()
 	plan := &Plan{Changes: make([]Change, len(f.Users))}
 	pwChanged := make([]bool, len(f.Users))
+	a := opts.hasher()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
-	prog := newProgress(opts.Progress, StageVerify, len(cur.Users))
+	verifies := 0
+	for i := range f.Users {
+		if needsVerify(&f.Users[i], cur) {
+			verifies++
+		}
+	}
+	prog := newProgress(opts.Progress, StageVerify, verifies)
 	for i := range f.Users {
 		u, c := &f.Users[i], &plan.Changes[i]
 		c.User = u
@@ -57,12 +66,15 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 		case u.PasswordHash != "":
 			pwChanged[i] = stored != u.PasswordHash // a given hash is compared as a string
 			continue
+		case cur.Proven[u.Username]:
+			pwChanged[i], c.Rehash = provenPassword(stored, opts.Params)
+			continue
 		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			pwChanged[i], c.Rehash = comparePassword(stored, u.Password, opts.Params)
+			pwChanged[i], c.Rehash = comparePassword(a, stored, u.Password, opts.Params)
 			prog.step()
 			return nil
 		})
@@ -93,17 +105,35 @@ func Diff(ctx context.Context, f *userfile.File, cur *Current, opts Options) (*P
 	return plan, nil
 }
 
+// needsVerify reports whether Diff verifies u's password against its stored
+// hash with Argon2: an existing user with a plaintext password, under
+// policy always, not proven unchanged by the fingerprint.
+func needsVerify(u *userfile.User, cur *Current) bool {
+	return cur.Users[u.Username] != nil && u.PasswordPolicy != userfile.PolicyInitial &&
+		u.PasswordHash == "" && !cur.Proven[u.Username]
+}
+
 // comparePassword reports whether the stored hash must be replaced because
 // the password differs (changed) or because the hash is weaker than p while
 // the password matches (rehash). A stored value that cannot be parsed or
 // verified here (not Argon2, Argon2d, absurd cost) counts as changed.
-func comparePassword(stored, plain string, p password.Params) (changed, rehash bool) {
+func comparePassword(a argon2, stored, plain string, p password.Params) (changed, rehash bool) {
 	h, err := password.Parse(stored)
 	if err != nil || h.Memory > maxVerifyMemory {
 		return true, false
 	}
-	ok, err := h.Verify(plain)
+	ok, err := a.verify(h, plain)
 	if err != nil || !ok {
+		return true, false
+	}
+	return false, h.WeakerThan(p)
+}
+
+// provenPassword is comparePassword for a password the fingerprint proved
+// to match stored: no Argon2, only the check for a weaker hash.
+func provenPassword(stored string, p password.Params) (changed, rehash bool) {
+	h, err := password.Parse(stored)
+	if err != nil {
 		return true, false
 	}
 	return false, h.WeakerThan(p)

@@ -23,7 +23,7 @@ func parse(t *testing.T, s string) *userfile.File {
 	return f
 }
 
-func hash(t *testing.T, pw string) string {
+func hashOf(t *testing.T, pw string) string {
 	t.Helper()
 	h, err := password.Generate(pw, cheap)
 	if err != nil {
@@ -34,7 +34,7 @@ func hash(t *testing.T, pw string) string {
 
 func TestDiff(t *testing.T) {
 	email := "a@example.com"
-	stored := &models.User{Subject: "s-alice", Username: "alice", PasswordHash: hash(t, "pw-1"), Email: &email, Enabled: 1, CreatedAt: 5}
+	stored := &models.User{Subject: "s-alice", Username: "alice", PasswordHash: hashOf(t, "pw-1"), Email: &email, Enabled: 1, CreatedAt: 5}
 	cur := &Current{
 		Users:      map[string]*models.User{"alice": stored},
 		Properties: map[string]map[string]models.Property{"s-alice": {"k": {Owner: "s-alice", Key: "k", Value: `{"b":2, "a":1}`, UpdatedAt: 1}}},

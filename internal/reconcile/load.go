@@ -25,6 +25,10 @@ type Current struct {
 	// Managed maps a username to its usersync_managed record, for every
 	// record (see LoadManaged); nil when the table is not there yet.
 	Managed map[string]*ManagedUser
+	// Proven holds the usernames whose stored hash is proven, by the
+	// fingerprint of the last sync, to verify the file's password: Diff
+	// does not verify them again. Nil: verify everyone.
+	Proven map[string]bool
 }
 
 // Load reads the rows for the file's usernames, in chunks, through conn

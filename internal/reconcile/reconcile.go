@@ -15,7 +15,7 @@ package reconcile
 
 import (
 	"log/slog"
-	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/barycenter/usersync/internal/password"
@@ -24,13 +24,24 @@ import (
 )
 
 // Options tune a sync. The zero value is usable: default Argon2
-// parameters, one hash worker per available CPU, no logging.
+// parameters, one hash worker per available CPU within the memory budget,
+// no logging.
 type Options struct {
 	// Params are the Argon2id parameters for new hashes; a stored hash that
 	// is weaker is replaced once its password is verified.
 	Params password.Params
 	// Workers bounds concurrent Argon2 computations; 0 means GOMAXPROCS.
+	// Either way it is capped by MemoryBudget (see HashWorkers).
 	Workers int
+	// MemoryBudget bounds the bytes of Argon2 memory in use at once
+	// (Workers × Params.Memory); 0 means MemoryBudget().
+	MemoryBudget int64
+	// Argon2Calls, when set, counts every Argon2 computation of the sync
+	// (hashes, verifications, fingerprints): for tests and benchmarks.
+	Argon2Calls *atomic.Int64
+	// Memo, when set, remembers Argon2 results across the passes of one
+	// run (see Prepare); nil: nothing is remembered.
+	Memo *Memo
 	// Logger receives one record per created or updated user; nil: none.
 	Logger *slog.Logger
 	// Now is the clock for created_at and updated_at; nil: time.Now.
@@ -50,9 +61,7 @@ func (o Options) withDefaults() Options {
 	if o.Params == (password.Params{}) {
 		o.Params = password.DefaultParams
 	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
+	o.Workers = HashWorkers(o.Workers, o.Params, o.MemoryBudget)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -148,3 +157,6 @@ func (p *Plan) HasChanges() bool {
 	c, u, _ := p.Counts()
 	return c+u+len(p.Prunes) > 0
 }
+
+// hasher returns the Argon2 runner of these options.
+func (o Options) hasher() argon2 { return argon2{calls: o.Argon2Calls, memo: o.Memo} }
