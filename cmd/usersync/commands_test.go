@@ -219,6 +219,9 @@ func TestSQLiteModes(t *testing.T) {
 			t.Fatalf("mode=%s created the file", mode)
 		}
 	}
+	if r := cli(t, nil, "", "plan", "--users-file", users, "--database-url", "sqlite://"+path+"?mode=rw"); r.code != 1 {
+		t.Fatalf("plan with mode=rw on a missing file: exit %d, want 1 as up gives", r.code)
+	}
 	if r := cli(t, nil, "", "up", "--users-file", users, "--database-url", "sqlite://"+path); r.code != 0 {
 		t.Fatalf("no mode (rwc): exit %d, %s", r.code, r.stderr)
 	}

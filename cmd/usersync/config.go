@@ -105,6 +105,11 @@ func (f *flagSet) hashing() {
 	f.bind("argon2-iterations", "ARGON2_ITERATIONS")
 	f.UintVar(&f.c.parallelism, "argon2-parallelism", uint(d.Parallelism), "Argon2id lanes")
 	f.bind("argon2-parallelism", "ARGON2_PARALLELISM")
+}
+
+// hashWorkers adds --hash-workers, for the commands that hash many
+// passwords.
+func (f *flagSet) hashWorkers() {
 	f.IntVar(&f.c.workers, "hash-workers", 0, "concurrent Argon2 computations; 0 is one per CPU (GOMAXPROCS); always capped so that workers × --argon2-memory fits the memory budget (half of GOMEMLIMIT; 96 MiB without it)")
 	f.bind("hash-workers", "HASH_WORKERS")
 }

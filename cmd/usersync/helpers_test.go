@@ -72,29 +72,9 @@ func dump(t *testing.T, url string) string {
 		"SELECT subject, username, password_hash, email, email_verified, created_at, enabled, requires_2fa, passkey_enrolled_at FROM users ORDER BY username",
 		`SELECT owner, "key", value, updated_at FROM properties ORDER BY owner, "key"`,
 	} {
-		rows, err := db.SQL.Query(q)
-		if err != nil {
-			t.Fatal(err)
+		for _, row := range rowsText(t, db, q) {
+			b.WriteString(row + "\n")
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
-			}
-			b.WriteString("\n")
-		}
-		rows.Close()
 	}
 	return b.String()
 }

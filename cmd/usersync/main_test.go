@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -88,16 +87,41 @@ func writeUsersFile(t *testing.T, users []testUser) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeRaw(t, b)
+	return writeFile(t, string(b))
 }
 
-func writeRaw(t *testing.T, b []byte) string {
+// rowsText runs query and returns each row as "column=value|…" text.
+func rowsText(t *testing.T, db *database.DB, query string) []string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "users.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
+	rows, err := db.SQL.QueryContext(context.Background(), query)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i, v := range vals {
+			if bs, ok := v.([]byte); ok {
+				v = string(bs)
+			}
+			fmt.Fprintf(&b, "%s=%v|", cols[i], v)
+		}
+		out = append(out, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // dumpTables returns every row of every table of the database, each
@@ -127,33 +151,7 @@ func dumpTables(t *testing.T, db *database.DB) map[string][]string {
 	rows.Close()
 	out := map[string][]string{}
 	for _, tb := range tables {
-		rows, err := db.SQL.QueryContext(ctx, `SELECT * FROM "`+tb+`"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, "%s=%v|", cols[i], v)
-			}
-			out[tb] = append(out[tb], b.String())
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
+		out[tb] = rowsText(t, db, `SELECT * FROM "`+tb+`"`)
 		sort.Strings(out[tb])
 	}
 	return out

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -12,9 +11,6 @@ import (
 	"github.com/barycenter/usersync/internal/reconcile"
 	"github.com/barycenter/usersync/internal/userfile"
 )
-
-// errPending is sync's refusal while migrations are pending.
-var errPending = errors.New("migrations are pending: run 'usersync migrate up' (or 'usersync up') first")
 
 // operatorConfig holds the flags of the operator's view: plan output,
 // dry run, report, pruning and progress.

@@ -28,6 +28,7 @@ func syncCommand(ctx context.Context, e *env, args []string, m mode, name, synop
 	f.database()
 	f.usersFile()
 	f.hashing()
+	f.hashWorkers()
 	f.passwords()
 	f.pruning()
 	f.planFlags(m != modePlan)

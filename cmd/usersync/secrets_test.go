@@ -89,7 +89,7 @@ func TestNoSecretLeaves(t *testing.T) {
 
 		for _, tc := range broken {
 			t.Run(tc.name, func(t *testing.T) {
-				file := writeRaw(t, []byte(tc.json))
+				file := writeFile(t, tc.json)
 				for _, format := range []string{"text", "json"} {
 					code, out := runCLI(append([]string{"up", "--database-url", dbURL, "--users-file", file, "--log-format", format}, cheapHashing...)...)
 					if code != exitInvalid {

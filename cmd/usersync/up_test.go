@@ -77,7 +77,7 @@ func TestUpCreatesThenLeavesUnchanged(t *testing.T) {
 			t.Fatalf("ci-robot: %+v", robot)
 		}
 		before := dump(t, url)
-		if !strings.Contains(before, `key=role value="service"`) || !strings.Contains(before, `key=teams value=["platform","release"]`) {
+		if !strings.Contains(before, `key=role|value="service"|`) || !strings.Contains(before, `key=teams|value=["platform","release"]|`) {
 			t.Fatalf("properties not stored as JSON:\n%s", before)
 		}
 
@@ -199,7 +199,7 @@ func TestUpIsAdditive(t *testing.T) {
 				t.Fatalf("row changed or vanished: %s\nafter:\n%s", line, after)
 			}
 		}
-		if !strings.Contains(after, "key=k value=1 ") {
+		if !strings.Contains(after, "key=k|value=1|") {
 			t.Fatalf("property k not written:\n%s", after)
 		}
 	})
@@ -227,7 +227,7 @@ func TestUnchangedPropertiesGetNoWrite(t *testing.T) {
 		r = mustUp(t, url, `[{"username": "alice", "password": "pw-alice-1", "properties": {"a": {"x": 1, "y": [1, 2]}, "b": "three"}}]`)
 		summary(t, r.stderr, 0, 1, 0)
 		after := dump(t, url)
-		if !strings.Contains(after, `key=a value={ "y": [1,2], "x": 1 } updated_at=1`) || strings.Contains(after, "key=b value=\"three\" updated_at=1 ") {
+		if !strings.Contains(after, `key=a|value={ "y": [1,2], "x": 1 }|updated_at=1|`) || strings.Contains(after, "key=b|value=\"three\"|updated_at=1|") {
 			t.Fatalf("want only b rewritten:\n%s", after)
 		}
 	})

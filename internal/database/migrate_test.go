@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -68,7 +69,7 @@ func TestMigrations(t *testing.T) {
 		if int64(len(res)) != n || v != last {
 			t.Fatalf("up from empty applied %d, version %d; want %d and %d", len(res), v, n, last)
 		}
-		if got := tables(t, url); !contains(got, "users") || !contains(got, "properties") || !contains(got, "usersync_state") {
+		if got := tables(t, url); !slices.Contains(got, "users") || !slices.Contains(got, "properties") || !slices.Contains(got, "usersync_state") {
 			t.Fatalf("tables after up: %v", got)
 		}
 
@@ -99,7 +100,7 @@ func TestMigrations(t *testing.T) {
 		if v, err := p.GetDBVersion(ctx); err != nil || v != 0 {
 			t.Fatalf("version after down to zero: %d, %v", v, err)
 		}
-		if got := tables(t, url); contains(got, "users") || contains(got, "properties") || contains(got, "usersync_state") {
+		if got := tables(t, url); slices.Contains(got, "users") || slices.Contains(got, "properties") || slices.Contains(got, "usersync_state") {
 			t.Fatalf("tables after down: %v", got)
 		}
 
@@ -117,13 +118,4 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("HasPending after one by one = %v, %v", pending, err)
 		}
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

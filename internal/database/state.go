@@ -2,7 +2,9 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -65,14 +67,16 @@ func (db *DB) HasTable(ctx context.Context, name string) (bool, error) {
 
 // ForPlan returns the config a plan opens instead of c, so that it cannot
 // create or change a SQLite file: an existing file is opened read-only
-// (mode=ro), a missing one is replaced by an empty in-memory database.
+// (mode=ro), a missing one that mode rwc would create is replaced by an
+// empty in-memory database (with mode ro or rw the plan fails as up would).
 // PostgreSQL configs are returned unchanged (a plan reads in a read-only
 // transaction there).
 func (c *Config) ForPlan() *Config {
 	if c.Backend != SQLite || c.Memory() {
 		return c
 	}
-	if _, err := os.Stat(c.Path); err != nil {
+	if _, err := os.Stat(c.Path); errors.Is(err, fs.ErrNotExist) && c.Mode == "rwc" {
+		// up would create it: plan against an empty database instead.
 		mem, _ := ParseURL("sqlite::memory:")
 		return mem
 	}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestDiff(t *testing.T) {
 			if c.Action != tc.action || !reflect.DeepEqual(c.Fields, tc.fields) || !reflect.DeepEqual(c.Columns, tc.columns) {
 				t.Fatalf("got %s %v %v, want %s %v %v", c.Action, c.Fields, c.Columns, tc.action, tc.fields, tc.columns)
 			}
-			if c.NeedHash != (tc.action == Create || contains(tc.fields, "password")) {
+			if c.NeedHash != (tc.action == Create || slices.Contains(tc.fields, "password")) {
 				t.Fatalf("NeedHash = %v", c.NeedHash)
 			}
 			if tc.action != Create && (c.Row.Subject != "s-alice" || c.Row.CreatedAt != 5) {
@@ -95,13 +96,4 @@ func TestNewRowDefaults(t *testing.T) {
 	if bob.Subject == carol.Subject || len(bob.Subject) != 36 || bob.Subject[14] != '4' {
 		t.Fatalf("subjects %q %q are not distinct random UUIDs", bob.Subject, carol.Subject)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

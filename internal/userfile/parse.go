@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -233,7 +234,7 @@ func (p *parser) user(i, line int, raw json.RawMessage) {
 	}
 	var unknown []string
 	for k := range fields {
-		if !contains(knownFields, k) {
+		if !slices.Contains(knownFields, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -450,7 +451,7 @@ func members(obj json.RawMessage) (map[string]json.RawMessage, []string, error) 
 		if err := dec.Decode(&v); err != nil {
 			return nil, nil, err
 		}
-		if _, dup := out[key]; dup && !contains(dups, key) {
+		if _, dup := out[key]; dup && !slices.Contains(dups, key) {
 			dups = append(dups, key)
 		}
 		out[key] = v
@@ -516,15 +517,6 @@ func quoteKey(k string) string {
 		k = string(r[:40]) + "…"
 	}
 	return fmt.Sprintf("%q", k)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest returns the known name closest to k when it is a likely typo.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -80,11 +81,11 @@ func Resolve(f *File, lookupEnv func(string) (string, bool), readFile func(strin
 			field = fPasswordEnv
 			v, ok := lookupEnv(u.PasswordEnv)
 			if !ok {
-				bad(field, "variable %s is not set", strconv.Quote(u.PasswordEnv))
+				bad(field, "variable %s is not set", envName(u.PasswordEnv))
 				continue
 			}
 			if msg := checkSecret(v, opts.MaxPasswordLen); msg != "" {
-				bad(field, "variable %s %s", strconv.Quote(u.PasswordEnv), msg)
+				bad(field, "variable %s %s", envName(u.PasswordEnv), msg)
 				continue
 			}
 			pw = v
@@ -92,7 +93,7 @@ func Resolve(f *File, lookupEnv func(string) (string, bool), readFile func(strin
 			field = fPasswordFile
 			b, err := readFile(u.PasswordFile)
 			if err != nil {
-				bad(field, "file %s %s", strconv.Quote(u.PasswordFile), describeFileError(err))
+				bad(field, "file %s %s", fileName(u.PasswordFile), describeFileError(err))
 				continue
 			}
 			v := string(b)
@@ -100,7 +101,7 @@ func Resolve(f *File, lookupEnv func(string) (string, bool), readFile func(strin
 				v = strings.TrimSuffix(s, "\r")
 			}
 			if msg := checkSecret(v, opts.MaxPasswordLen); msg != "" {
-				bad(field, "file %s %s", strconv.Quote(u.PasswordFile), msg)
+				bad(field, "file %s %s", fileName(u.PasswordFile), msg)
 				continue
 			}
 			pw = v
@@ -155,4 +156,26 @@ func describeFileError(err error) string {
 		return "cannot be read: " + pe.Err.Error()
 	}
 	return "cannot be read"
+}
+
+// conventionalEnv is how environment variables are named in practice:
+// upper-case letters, digits and underscores.
+var conventionalEnv = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+// envName quotes a password_env value for a message only when it looks
+// like a variable name: a password typed there by mistake is not shown.
+func envName(s string) string {
+	if conventionalEnv.MatchString(s) {
+		return strconv.Quote(s)
+	}
+	return "(named on that line; not shown, as it does not look like a variable name)"
+}
+
+// fileName quotes a password_file value only when it is an absolute path
+// (as a mounted Secret's is), for the same reason.
+func fileName(s string) string {
+	if strings.HasPrefix(s, "/") {
+		return strconv.Quote(s)
+	}
+	return "(named on that line; not shown, as it is not an absolute path)"
 }

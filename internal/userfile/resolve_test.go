@@ -167,3 +167,34 @@ func TestResolveListsEveryProblem(t *testing.T) {
 		t.Fatal("Resolve accepted an unknown default policy")
 	}
 }
+
+// TestResolveHidesMistypedSecrets: a password typed into password_env or
+// password_file by mistake is not shown in the message; a conventional
+// variable name or an absolute path is.
+func TestResolveHidesMistypedSecrets(t *testing.T) {
+	tests := []struct {
+		in, shown, hidden string
+	}{
+		{`[{"username": "a", "password_env": "Sekr1t-hunter2"}]`, "", "Sekr1t"},
+		{`[{"username": "a", "password_file": "Sekr1t-hunter3"}]`, "", "Sekr1t"},
+		{`[{"username": "a", "password_env": "ADMIN_PASSWORD"}]`, `"ADMIN_PASSWORD"`, ""},
+		{`[{"username": "a", "password_file": "/secrets/admin"}]`, `"/secrets/admin"`, ""},
+	}
+	for _, tc := range tests {
+		f, err := Parse(strings.NewReader(tc.in), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := func(string) ([]byte, error) { return nil, os.ErrNotExist }
+		err = Resolve(f, func(string) (string, bool) { return "", false }, missing, ResolveOptions{})
+		if err == nil {
+			t.Fatalf("%s: Resolve succeeded", tc.in)
+		}
+		if tc.hidden != "" && strings.Contains(err.Error(), tc.hidden) {
+			t.Errorf("%s: the message shows the value: %v", tc.in, err)
+		}
+		if tc.shown != "" && !strings.Contains(err.Error(), tc.shown) {
+			t.Errorf("%s: the message should name %s: %v", tc.in, tc.shown, err)
+		}
+	}
+}
