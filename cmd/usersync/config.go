@@ -110,7 +110,7 @@ func (f *flagSet) hashing() {
 // hashWorkers adds --hash-workers, for the commands that hash many
 // passwords.
 func (f *flagSet) hashWorkers() {
-	f.IntVar(&f.c.workers, "hash-workers", 0, "concurrent Argon2 computations; 0 is one per CPU (GOMAXPROCS); always capped so that workers × --argon2-memory fits the memory budget (half of GOMEMLIMIT; 96 MiB without it)")
+	f.IntVar(&f.c.workers, "hash-workers", 0, "concurrent Argon2 computations; 0 is one per CPU (GOMAXPROCS); always capped so that workers × --argon2-memory fits the memory budget (half of GOMEMLIMIT; 80 MiB without it)")
 	f.bind("hash-workers", "HASH_WORKERS")
 }
 

@@ -10,10 +10,10 @@ import (
 	"github.com/barycenter/usersync/models"
 )
 
-// chunkSize bounds the values bound in one statement. With nine columns a
-// users insert of 1,000 rows binds 9,000 parameters: under SQLite's 32,766
-// and PostgreSQL's 65,535.
-const chunkSize = 1000
+// chunkSize bounds the rows of one statement. With nine columns a users
+// insert of 3,000 rows holds 27,000 values: under SQLite's 32,766 and
+// PostgreSQL's 65,535 bind parameters, should bun ever bind them.
+const chunkSize = 3000
 
 // Current is what the database holds for the usernames of a file.
 type Current struct {

@@ -435,6 +435,111 @@ func Canonical(v []byte) (string, error) {
 // members splits a JSON object into its members, reporting keys that
 // appear more than once (the last one wins in the map).
 func members(obj json.RawMessage) (map[string]json.RawMessage, []string, error) {
+	if out, dups, ok := scanMembers(obj); ok {
+		return out, dups, nil
+	}
+	return decodeMembers(obj)
+}
+
+// scanMembers is members without a decoder, for speed: obj was decoded
+// once already, so it is one valid JSON object and a byte scanner that
+// follows strings and nesting can split it. It reports false on anything
+// it does not expect, and members then decodes obj instead.
+func scanMembers(obj []byte) (map[string]json.RawMessage, []string, bool) {
+	out := make(map[string]json.RawMessage, 8)
+	var dups []string
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, nil, false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return out, nil, skipSpace(obj, i+1) == len(obj)
+	}
+	for i < len(obj) {
+		if obj[i] != '"' {
+			return nil, nil, false
+		}
+		end := endOfValue(obj, i)
+		key, ok := str(obj[i:end])
+		if !ok {
+			return nil, nil, false
+		}
+		i = skipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, nil, false
+		}
+		i = skipSpace(obj, i+1)
+		end = endOfValue(obj, i)
+		if end <= i {
+			return nil, nil, false
+		}
+		if _, dup := out[key]; dup && !slices.Contains(dups, key) {
+			dups = append(dups, key)
+		}
+		out[key] = json.RawMessage(obj[i:end])
+		i = skipSpace(obj, end)
+		if i >= len(obj) {
+			return nil, nil, false
+		}
+		switch obj[i] {
+		case ',':
+			i = skipSpace(obj, i+1)
+		case '}':
+			return out, dups, skipSpace(obj, i+1) == len(obj)
+		default:
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the index just past the JSON value starting at i.
+func endOfValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	depth, inStr := 0, false
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case inStr:
+			if c == '\\' {
+				j++
+			} else if c == '"' {
+				inStr = false
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return j // the end of a number, true, false or null
+			}
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		case depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return j
+		}
+	}
+	return len(b)
+}
+
+// decodeMembers is members through encoding/json.
+func decodeMembers(obj json.RawMessage) (map[string]json.RawMessage, []string, error) {
 	dec := json.NewDecoder(bytes.NewReader(obj))
 	if _, err := dec.Token(); err != nil {
 		return nil, nil, err
@@ -475,6 +580,11 @@ func kind(v json.RawMessage) byte {
 func str(v json.RawMessage) (string, bool) {
 	if kind(v) != '"' {
 		return "", false
+	}
+	// Without escapes the string is its bytes between the quotes (the
+	// decoder checked them; callers checked UTF-8).
+	if len(v) >= 2 && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1 : len(v)-1]), true
 	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
