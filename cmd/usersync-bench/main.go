@@ -75,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, s := range strings.Split(sizes, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue // -sizes "": bulk scenarios only
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 2 {
 			return fmt.Errorf("-sizes: %q is not a number of users (at least 2)", s)

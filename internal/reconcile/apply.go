@@ -84,6 +84,9 @@ func Apply(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, opts Opt
 }
 
 func insertUsers(ctx context.Context, db *bun.DB, conn bun.IConn, rows []models.User) error {
+	if isPostgres(db) {
+		return insertUsersUnnest(ctx, conn, rows)
+	}
 	if _, err := db.NewInsert().Conn(conn).Model(&rows).Exec(ctx); err != nil {
 		return fmt.Errorf("insert users: %w", err)
 	}

@@ -221,6 +221,12 @@ func applyManaged(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, n
 		}
 	}
 	for chunk := range chunks(plan.Managed, chunkSize) {
+		if isPostgres(db) {
+			if err := upsertManagedUnnest(ctx, conn, chunk); err != nil {
+				return err
+			}
+			continue
+		}
 		_, err := db.NewInsert().Conn(conn).Model(&chunk).
 			On("CONFLICT (username) DO UPDATE").
 			Set("subject = EXCLUDED.subject").

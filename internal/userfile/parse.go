@@ -68,7 +68,7 @@ type parser struct {
 	problems []Problem
 	users    []User
 	seen     map[string]int // username -> index
-	folded   map[string]int // case-folded NFC username -> index
+	folded   map[string]int // case-folded NFKC username -> index + 1
 	prune    *bool          // the object form's "prune"
 }
 
@@ -195,11 +195,10 @@ func (p *parser) at(off int64, pr Problem) Problem {
 
 // user decodes and validates one element of the users array.
 func (p *parser) user(i, line int, raw json.RawMessage) {
-	path := fmt.Sprintf("users[%d]", i)
 	u := User{Index: i, Line: line}
 	var probs []Problem
 	bad := func(field, format string, a ...any) {
-		fp := path
+		fp := fmt.Sprintf("users[%d]", i)
 		if field != "" {
 			fp += "." + field
 		}
@@ -258,11 +257,11 @@ func (p *parser) user(i, line int, raw json.RawMessage) {
 		u.Username = s
 		if j, dup := p.seen[s]; dup {
 			bad(fUsername, "duplicate username: also at users[%d]", j)
-		} else if j, dup := p.folded[foldName(s)]; dup {
-			bad(fUsername, "differs from users[%d] only in letter case or Unicode normalisation", j)
+		} else if folded := foldName(s); p.folded[folded] > 0 {
+			bad(fUsername, "differs from users[%d] only in letter case or Unicode normalisation", p.folded[folded]-1)
 		} else {
 			p.seen[s] = i
-			p.folded[foldName(s)] = i
+			p.folded[folded] = i + 1 // 0 is "absent"
 		}
 	}
 
@@ -617,7 +616,14 @@ func depth(v []byte) int {
 
 var folder = cases.Fold()
 
-func foldName(s string) string { return folder.String(norm.NFKC.String(s)) }
+func foldName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return folder.String(norm.NFKC.String(s))
+		}
+	}
+	return strings.ToLower(s) // ASCII: NFKC changes nothing, folding is lower-casing
+}
 
 // quoteKey quotes a field name for a message, shortened so that a long key
 // cannot flood the output.
