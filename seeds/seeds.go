@@ -39,9 +39,10 @@ func Users(db *database.DB, f *userfile.File, opts reconcile.Options, out **reco
 // returns the plan it applied. On error nothing was written.
 func Run(ctx context.Context, db *database.DB, f *userfile.File, opts reconcile.Options) (*reconcile.Plan, error) {
 	// The Argon2 work first, outside the lock and any transaction: it only
-	// reads. The seed below then finds every result it needs in the memo,
-	// and holds the lock (on SQLite, the database's write lock) for the
-	// reads and writes only, not for seconds of hashing.
+	// reads. The seed below then finds every verification and hash it needs
+	// in the memo, and holds the lock (on SQLite, the database's write lock)
+	// for the reads, the writes and the fingerprint of the buckets that
+	// changed, not for the hashing of every password.
 	// A file without plaintext passwords needs no Argon2 at all.
 	if opts.Memo == nil {
 		opts.Memo = reconcile.NewMemo()

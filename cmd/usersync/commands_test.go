@@ -312,3 +312,28 @@ func TestPlanTakesThePasswordSettingsOfUp(t *testing.T) {
 		}
 	})
 }
+
+func TestURLPasswordsAreRedactedEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	term, rep := filepath.Join(dir, "termination-log"), filepath.Join(dir, "report.json")
+	for _, url := range []string{"postgres://app:S3cretPw@db/app", "postgres://app:p@ss-S3cretPw@db/app"} {
+		r := cli(t, nil, "", "up", "--users-file", url, "--termination-log", term, "--report", rep)
+		if r.code != 2 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		for name, out := range map[string]string{"stderr": r.stderr, "stdout": r.stdout, "termination log": readString(t, term), "report": readString(t, rep)} {
+			if strings.Contains(out, "S3cretPw") {
+				t.Errorf("%s shows the password of %s:\n%s", name, url, out)
+			}
+		}
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -169,7 +169,7 @@ func (o *outcome) doc(err error) ReportDoc {
 		PlanDoc: planDoc(o.plan, o.pendingMigrations),
 	}
 	if err != nil && !errors.Is(err, errChangesPending) {
-		d.Status, d.Error = "failed", err.Error()
+		d.Status, d.Error = "failed", redactURLs(err.Error())
 	}
 	return d
 }

@@ -139,7 +139,8 @@ func report(e *env, err error) int {
 }
 
 // urlPassword matches the password of a URL's user information.
-var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@]*@`)
+// The password runs to the last "@" before the host, as url.Parse reads it.
+var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@"]*:)[^\s/"]*@`)
 
 // redactURLs replaces the password of any URL in msg with "xxxxx": a last
 // guard for a database URL given where something else was expected (a

@@ -48,11 +48,13 @@ func Apply(ctx context.Context, db *bun.DB, conn bun.IConn, plan *Plan, opts Opt
 			creates = creates[:0]
 		}
 	}
-	if hashErr != nil {
-		return hashErr
-	}
+	// A failed write cancels the hashing: report the write, not the
+	// cancellation it caused.
 	if writeErr != nil {
 		return writeErr
+	}
+	if hashErr != nil {
+		return hashErr
 	}
 	var props []models.Property
 	for i := range plan.Changes {
@@ -187,8 +189,9 @@ func Preview(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, 
 // any lock: it writes nothing): it verifies what Diff must verify and
 // hashes what Apply must hash, remembering every result in opts.Memo, which
 // must be set. A Sync given the same Memo repeats none of that work for the
-// rows that did not change in between, so it holds its lock only for the
-// reads and writes.
+// rows that did not change in between: under its lock it only reads,
+// writes, and makes the new fingerprint strings of the buckets that
+// changed (at most √N + 1 Argon2 computations).
 func Prepare(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, opts Options) error {
 	if opts.Memo == nil {
 		return fmt.Errorf("prepare: no memo to keep the results in")
@@ -197,6 +200,9 @@ func Prepare(ctx context.Context, db *bun.DB, conn bun.IConn, f *userfile.File, 
 	plan, _, err := prepare(ctx, s, f, AllTables)
 	if err != nil {
 		return err
+	}
+	if err := plan.CheckPrune(s.opts.Prune); err != nil {
+		return err // Sync would refuse: hash nothing for it
 	}
 	return hashAll(ctx, plan, s.opts, func(*Change) {})
 }

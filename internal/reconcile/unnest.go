@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -18,6 +19,27 @@ import (
 
 func isPostgres(db *bun.DB) bool { return db.Dialect().Name() == dialect.PG }
 
+// execer is a database/sql handle: it binds $1… itself. bun's own handles
+// format the query and would drop the arguments.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// sqlHandle returns the database/sql handle under conn.
+func sqlHandle(conn bun.IConn) execer {
+	switch c := conn.(type) {
+	case bun.Tx:
+		return c.Tx
+	case *bun.Tx:
+		return c.Tx
+	case bun.Conn:
+		return c.Conn
+	case *bun.DB:
+		return c.DB
+	}
+	return conn
+}
+
 // insertUsersUnnest inserts rows into users on PostgreSQL.
 func insertUsersUnnest(ctx context.Context, conn bun.IConn, rows []models.User) error {
 	n := len(rows)
@@ -29,7 +51,7 @@ func insertUsersUnnest(ctx context.Context, conn bun.IConn, rows []models.User) 
 		subject[i], username[i], hash[i], email[i] = r.Subject, r.Username, r.PasswordHash, r.Email
 		verified[i], created[i], enabled[i], twofa[i], passkey[i] = r.EmailVerified, r.CreatedAt, r.Enabled, r.Requires2FA, r.PasskeyEnrolledAt
 	}
-	_, err := conn.ExecContext(ctx, `INSERT INTO users (subject, username, password_hash, email, email_verified,
+	_, err := sqlHandle(conn).ExecContext(ctx, `INSERT INTO users (subject, username, password_hash, email, email_verified,
 		created_at, enabled, requires_2fa, passkey_enrolled_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
 		$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`,
@@ -48,7 +70,7 @@ func upsertManagedUnnest(ctx context.Context, conn bun.IConn, rows []models.Mana
 	for i, r := range rows {
 		username[i], subject[i], origin[i], first[i], pruned[i] = r.Username, r.Subject, r.Origin, r.FirstSyncedAt, r.PrunedAt
 	}
-	_, err := conn.ExecContext(ctx, `INSERT INTO usersync_managed (username, subject, origin, first_synced_at, pruned_at)
+	_, err := sqlHandle(conn).ExecContext(ctx, `INSERT INTO usersync_managed (username, subject, origin, first_synced_at, pruned_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
 		ON CONFLICT (username) DO UPDATE SET subject = EXCLUDED.subject, origin = EXCLUDED.origin,
 		first_synced_at = EXCLUDED.first_synced_at, pruned_at = EXCLUDED.pruned_at`,
