@@ -37,8 +37,10 @@ vet:
 
 # PostgreSQL tests use TEST_DATABASE_URL (default: postgres://postgres@127.0.0.1:5432/postgres);
 # they skip when no server answers, except under CI=true.
+# -timeout 30m: on a cold build cache the chart tests first build Helm from
+# source (about 4 minutes), inside the deploy package's test binary.
 test: vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Fuzzes the users file parser (seed corpus: internal/userfile/testdata/fuzz-seed).
 # CI runs it for 30s; run longer by hand: make fuzz FUZZTIME=10m
