@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barycenter/usersync/internal/database"
 	"github.com/barycenter/usersync/internal/dbtest"
 )
 
@@ -213,6 +214,18 @@ func startUp(t *testing.T, ctx context.Context, args []string) (*exec.Cmd, *lock
 	return cmd, errb, done
 }
 
+// firstSync syncs file into url and returns the database and its users,
+// the state an interrupted second sync must leave as it was.
+func firstSync(t *testing.T, ctx context.Context, url, file string) (*database.DB, map[string]userRow) {
+	t.Helper()
+	cmd, _, errb := usersyncCmd(ctx, upArgs(url, file)...)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("first sync: %v\n%s", err, errb)
+	}
+	db := dbtest.Open(t, url)
+	return db, userRows(t, db)
+}
+
 // TestInterrupted sends SIGTERM (what Kubernetes sends on a rollout) and
 // SIGINT in the middle of a sync: the run must roll back, say it was
 // interrupted, and exit 1 promptly.
@@ -223,12 +236,7 @@ func TestInterrupted(t *testing.T) {
 			dbtest.Each(t, func(t *testing.T, url string) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				cmd, _, errb := usersyncCmd(ctx, upArgs(url, fileA)...)
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("first sync: %v\n%s", err, errb)
-				}
-				db := dbtest.Open(t, url)
-				base := userRows(t, db)
+				db, base := firstSync(t, ctx, url, fileA)
 
 				c, errb2, done := startUp(t, ctx, upArgs(url, fileB))
 				sent := time.Now()
@@ -265,12 +273,7 @@ func TestBackendTerminated(t *testing.T) {
 	url := dbtest.PostgresURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd, _, errb := usersyncCmd(ctx, upArgs(url, fileA)...)
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("first sync: %v\n%s", err, errb)
-	}
-	db := dbtest.Open(t, url)
-	base := userRows(t, db)
+	db, base := firstSync(t, ctx, url, fileA)
 
 	c, errb2, done := startUp(t, ctx, upArgs(url, fileB))
 	var pid int
@@ -303,7 +306,7 @@ func TestBackendTerminated(t *testing.T) {
 		t.Errorf("the failed sync changed the users table")
 	}
 
-	cmd, _, errb = usersyncCmd(ctx, upArgs(url, fileB)...)
+	cmd, _, errb := usersyncCmd(ctx, upArgs(url, fileB)...)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("run after the failure: %v\n%s", err, errb)
 	}

@@ -55,22 +55,7 @@ func TestReferenceVectors(t *testing.T) {
 				len(h.Salt) != tc.SaltLen || len(h.Key) != tc.HashLen {
 				t.Fatalf("parsed %+v, want %s m=%d t=%d p=%d salt=%d hash=%d", h, tc.Variant, tc.M, tc.T, tc.P, tc.SaltLen, tc.HashLen)
 			}
-			if got := h.String(); got != tc.PHC {
-				t.Errorf("String() = %q, want %q", got, tc.PHC)
-			}
-			ok, err := h.Verify(tc.Password)
-			if h.Variant == Argon2d {
-				if !errors.Is(err, ErrUnsupported) {
-					t.Fatalf("Verify argon2d: err = %v, want ErrUnsupported", err)
-				}
-				return
-			}
-			if err != nil || !ok {
-				t.Fatalf("Verify(right password) = %v, %v; want true", ok, err)
-			}
-			if ok, _ := h.Verify(tc.Password + "x"); ok {
-				t.Fatal("Verify(wrong password) = true")
-			}
+			checkRoundTrip(t, h, tc.PHC, tc.Password)
 		})
 	}
 }
@@ -168,5 +153,27 @@ func TestParamsValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// checkRoundTrip checks that h encodes back to phc and verifies its
+// password and no other; an Argon2d hash must say it cannot be verified.
+func checkRoundTrip(t *testing.T, h *Hash, phc, pw string) {
+	t.Helper()
+	if got := h.String(); got != phc {
+		t.Errorf("String() = %q, want %q", got, phc)
+	}
+	ok, err := h.Verify(pw)
+	if h.Variant == Argon2d {
+		if !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("Verify argon2d: err = %v, want ErrUnsupported", err)
+		}
+		return
+	}
+	if err != nil || !ok {
+		t.Fatalf("Verify(its password) = %v, %v; want true", ok, err)
+	}
+	if ok, _ := h.Verify(pw + "x"); ok {
+		t.Fatal("Verify(another password) = true")
 	}
 }
